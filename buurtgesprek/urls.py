@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from gemeenten.views import home
+
+from . import views
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("", include("gemeenten.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += [
+        path("dev/mail/", views.dev_mailbox, name="dev_mailbox"),
+        path("dev/mail/<str:name>", views.dev_mail, name="dev_mail"),
+    ]

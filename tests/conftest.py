@@ -1,0 +1,67 @@
+"""Shared fixtures and the rules for tests that need real services.
+
+Tests marked `postgres`, `redis` or `browser` need PostgreSQL, a Celery worker on Redis
+or headless Chromium. Locally they skip with a reason when the service is not
+configured; in CI (`BUURTGESPREK_REQUIRE_SERVICES=1`, set by .ci/run) that skip is a
+failure, so a missing install step shows up red instead of quietly green.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings as django_settings
+
+from buurtgesprek.celery import app as celery_app
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("BUURTGESPREK_REQUIRE_SERVICES"):
+        pytest.fail(f"required service missing in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def uses_postgres() -> bool:
+    return django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres"):
+        require(uses_postgres(), "needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("redis"):
+        require(bool(os.environ.get("REDIS_URL")), "needs Redis: set REDIS_URL=redis://...")
+    if item.get_closest_marker("browser"):
+        require(
+            os.path.exists(CHROMIUM) or bool(shutil.which("chromium")),
+            "needs Chromium: apt-get install chromium",
+        )
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Pages render without a collectstatic manifest in tests.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request):
+    """Unit tests run tasks in process; integration tests opt out with the `redis` marker."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _locmem_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -193,10 +193,38 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_RESULT_EXPIRES = timedelta(hours=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Integration tests give each run its own queue so parallel runs never share work.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# When Redis is down, enqueueing after a sign-up gives up within about a second: the row
+# is already in the database and the outbox sweep sends it once Redis is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "buurtgesprek.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Sends what was never enqueued (Redis down) and retries released mails.
+    "gesprekken-sweep-outbox": {
+        "task": "gesprekken.tasks.sweep_outbox",
+        "schedule": timedelta(minutes=1),
+    },
+    "gesprekken-expire-holds-and-offers": {
+        "task": "gesprekken.tasks.expire_holds_and_offers",
+        "schedule": timedelta(minutes=1),
+    },
+    "gesprekken-send-due-reminders": {
+        "task": "gesprekken.tasks.send_due_reminders",
+        "schedule": timedelta(minutes=5),
+    },
+    "gesprekken-send-thanks": {
+        "task": "gesprekken.tasks.send_thanks",
+        "schedule": timedelta(minutes=15),
     },
 }
 
@@ -204,9 +232,35 @@ CELERY_BEAT_SCHEDULE = {
 _shared_data = BASE_DIR.parent / "shared" / "data"
 GEBIEDEN_DIR = env.str("GEBIEDEN_DIR", default=str(_shared_data) if _shared_data.is_dir() else "")
 
+# --- Gesprekken: sign-up holds, offers ----------------------------------------------------
+# A seat is held this long for a resident to click the confirmation link in the e-mail.
+GESPREKKEN_HOLD_MINUTES = env.int("GESPREKKEN_HOLD_MINUTES", default=60)
+# A freed seat offered to the next on the waiting list can be claimed this long.
+GESPREKKEN_OFFER_HOURS = env.int("GESPREKKEN_OFFER_HOURS", default=24)
+# At most one "here is your link again" mail per registration in this window.
+GESPREKKEN_RESEND_LINK_MINUTES = env.int("GESPREKKEN_RESEND_LINK_MINUTES", default=15)
+
+# --- Gesprekken: e-mail --------------------------------------------------------------------
+# The reminder goes out this many hours before the start.
+GESPREKKEN_REMINDER_HOURS = env.int("GESPREKKEN_REMINDER_HOURS", default=24)
+# The thank-you mail goes out this many hours after the end (and not for gesprekken that
+# ended more than a week ago, e.g. after downtime).
+GESPREKKEN_THANKS_AFTER_HOURS = env.int("GESPREKKEN_THANKS_AFTER_HOURS", default=2)
+# A mail that fails with a temporary error (SMTP 4xx, connection trouble) is retried after
+# base, 2×base, 4×base … seconds (at most GESPREKKEN_MAIL_RETRY_MAX_SECONDS apart) and
+# marked failed after GESPREKKEN_MAIL_MAX_ATTEMPTS attempts (visible in the admin).
+GESPREKKEN_MAIL_RETRY_BASE_SECONDS = env.int("GESPREKKEN_MAIL_RETRY_BASE_SECONDS", default=120)
+GESPREKKEN_MAIL_RETRY_MAX_SECONDS = env.int("GESPREKKEN_MAIL_RETRY_MAX_SECONDS", default=7200)
+GESPREKKEN_MAIL_MAX_ATTEMPTS = env.int("GESPREKKEN_MAIL_MAX_ATTEMPTS", default=10)
+# A claim older than this belongs to a crashed worker; the sweep hands the mail out again.
+# Longer than the task time limit plus the SMTP timeout, so a slow send is never doubled.
+GESPREKKEN_MAIL_STALE_SECONDS = env.int("GESPREKKEN_MAIL_STALE_SECONDS", default=600)
+
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and SITE_URL.startswith("https"))
+SESSION_COOKIE_SECURE = env.bool(
+    "SECURE_COOKIES", default=not DEBUG and SITE_URL.startswith("https")
+)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

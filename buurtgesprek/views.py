@@ -1,4 +1,4 @@
-"""Development-only pages: the local mailbox of `make run` (mounted only when DEBUG)."""
+"""Development-only pages: the local mailbox of `make run` (404 unless DEBUG)."""
 
 import email
 from email import policy
@@ -10,13 +10,19 @@ from django.shortcuts import render
 
 
 def _mail_dir() -> Path:
-    return Path(settings.EMAIL_FILE_PATH) if hasattr(settings, "EMAIL_FILE_PATH") else Path()
+    """The file backend's folder; 404 in production or when mail does not go to files."""
+    folder = getattr(settings, "EMAIL_FILE_PATH", None)
+    if not settings.DEBUG or not folder:
+        raise Http404
+    return Path(folder)
 
 
 def _read(path: Path) -> list[email.message.EmailMessage]:
     # The file backend appends each message followed by a line of 79 dashes.
     raw = path.read_bytes().split(b"\n" + b"-" * 79 + b"\n")
-    return [email.message_from_bytes(chunk, policy=policy.default) for chunk in raw if chunk.strip()]
+    return [
+        email.message_from_bytes(chunk, policy=policy.default) for chunk in raw if chunk.strip()
+    ]
 
 
 def dev_mailbox(request):

@@ -10,11 +10,18 @@ class PostcodeForm(forms.Form):
         max_length=20,
         help_text=_("For example 3511 AB"),
         widget=forms.TextInput(
-            attrs={"autocomplete": "postal-code", "inputmode": "text", "autocapitalize": "characters"}
+            attrs={
+                "autocomplete": "postal-code",
+                "inputmode": "text",
+                "autocapitalize": "characters",
+            }
         ),
         error_messages={
             "required": _("Enter your postcode, for example 3511 AB."),
             "max_length": _("A postcode has 4 digits and 2 letters, for example 3511 AB."),
+            "null_characters_not_allowed": _(
+                "A postcode has 4 digits and 2 letters, for example 3511 AB."
+            ),
         },
     )
 

@@ -9,7 +9,8 @@ from .models import Buurt, Gemeente, Postcodegebied
 
 # 4 digits (the first never 0), optionally followed by 2 letters; spaces anywhere are
 # forgiven ("3511 AB", "3511ab", " 3511 "). PostNL never issues SA, SD or SS.
-_POSTCODE = re.compile(r"^([1-9]\d{3})(?:([A-Z]{2}))?$")
+# ASCII only: \d would also match "３" or "٣", and upper() turns "ﬀ" into "FF".
+_POSTCODE = re.compile(r"([1-9][0-9]{3})([A-Za-z]{2})?", re.ASCII)
 
 
 class PostcodeError(ValueError):
@@ -21,15 +22,16 @@ def parse_postcode(value: str) -> tuple[str, str]:
 
     Raises PostcodeError with a message for the resident when it is not a postcode.
     """
-    cleaned = re.sub(r"\s+", "", value or "").upper()
+    cleaned = re.sub(r"\s+", "", value or "")
     if not cleaned:
         raise PostcodeError(_("Enter your postcode, for example 3511 AB."))
     if len(cleaned) > 6:
         raise PostcodeError(_("A postcode has 4 digits and 2 letters, for example 3511 AB."))
-    match = _POSTCODE.match(cleaned)
-    if not match or match.group(2) in {"SA", "SD", "SS"}:
+    match = _POSTCODE.fullmatch(cleaned)
+    letters = (match.group(2) or "").upper() if match else ""
+    if not match or letters in {"SA", "SD", "SS"}:
         raise PostcodeError(_("A postcode has 4 digits and 2 letters, for example 3511 AB."))
-    return match.group(1), match.group(2) or ""
+    return match.group(1), letters
 
 
 def format_postcode(pc4: str, letters: str) -> str:

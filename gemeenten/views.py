@@ -10,7 +10,9 @@ def home(request):
     provincies = Provincie.objects.annotate(
         n_gemeenten=Count("gemeenten", filter=Q(gemeenten__ended_on__isnull=True))
     )
-    return render(request, "gemeenten/home.html", {"form": PostcodeForm(), "provincies": provincies})
+    return render(
+        request, "gemeenten/home.html", {"form": PostcodeForm(), "provincies": provincies}
+    )
 
 
 def postcode_search(request):

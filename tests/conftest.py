@@ -8,11 +8,19 @@ failure, so a missing install step shows up red instead of quietly green.
 
 import os
 import shutil
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
 
 from buurtgesprek.celery import app as celery_app
+from tests.gemeenten.factories import (
+    BuurtFactory,
+    GemeenteFactory,
+    PostcodegebiedFactory,
+    ProvincieFactory,
+    WijkFactory,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -65,3 +73,22 @@ def _eager_celery(request):
 @pytest.fixture(autouse=True)
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def utrecht(db):
+    """A slice of the real CBS data: gemeente Utrecht, its Binnenstad and postcode 3511."""
+    provincie = ProvincieFactory(code="PV26", name="Utrecht")
+    gemeente = GemeenteFactory(code="GM0344", name="Utrecht", provincie=provincie)
+    binnenstad = WijkFactory(code="WK034406", name="Wijk 06 Binnenstad", gemeente=gemeente)
+    west = WijkFactory(code="WK034401", name="Wijk 01 West", gemeente=gemeente)
+    buurten = [
+        BuurtFactory(code="BU03440621", name="Wijk C", wijk=binnenstad, pc4="3511"),
+        BuurtFactory(code="BU03440628", name="Hooch Boulandt", wijk=binnenstad, pc4="3511"),
+        BuurtFactory(code="BU03440112", name="Oog in Al", wijk=west, pc4="3533"),
+    ]
+    PostcodegebiedFactory(pc4="3511", gemeente=gemeente)
+    PostcodegebiedFactory(pc4="3533", gemeente=gemeente)
+    return SimpleNamespace(
+        provincie=provincie, gemeente=gemeente, wijken=[west, binnenstad], buurten=buurten
+    )

@@ -1,0 +1,135 @@
+"""Deterministic demo data over the real geography.
+
+`--scale small` (used by `make run`): a handful of staff log-ins and a few dozen
+gesprekken in the big cities, some full, some with a waiting list, some held.
+Run it again and it changes nothing: everything is keyed by fixed names.
+"""
+
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from gemeenten.models import Buurt, Gemeente
+from gesprekken.models import Aanmelding, Gesprek, Thema
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+DEMO_PASSWORD = "buurtgesprek-demo"  # noqa: S105 - printed on purpose, local demo only
+DEMO_USERS = [
+    # (e-mail, first name, is_superuser)
+    ("landelijk@demo.buurtgesprek.nl", "Noor", True),
+    ("begeleider@demo.buurtgesprek.nl", "Sanne", False),
+]
+THEMES = [
+    "Wonen en betaalbaarheid",
+    "Zorg en werk in de buurt",
+    "Jong en oud",
+    "Veiligheid en samenleven",
+    "Klimaat en energie",
+]
+# Where the small demo plans gesprekken: the four biggest cities and one village gemeente.
+DEMO_GEMEENTEN = ["GM0344", "GM0599", "GM0363", "GM0518", "GM1992"]
+FIRST_NAMES = ["Anna", "Bram", "Fatima", "Jeroen", "Mila", "Youssef", "Eva", "Daan", "Lotte", "Sem"]
+
+
+class Command(BaseCommand):
+    help = "Load deterministic demo data (staff log-ins and gesprekken) over the real geography."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", choices=["small"], default="small")
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, scale, seed, **options):
+        if not Gemeente.objects.filter(code__in=DEMO_GEMEENTEN).exists():
+            raise CommandError("No geography yet: run `manage.py import_gebieden` first.")
+        rng = random.Random(seed)
+        with transaction.atomic():
+            users = self._users()
+            created = self._gesprekken(rng, users[1])
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new gesprekken)."))
+        self.stdout.write("Demo log-ins (local demo only):")
+        for email, first_name, is_superuser in DEMO_USERS:
+            role = "national coordinator, admin" if is_superuser else "facilitator"
+            self.stdout.write(f"  {email} / {DEMO_PASSWORD}  ({first_name}, {role})")
+
+    def _users(self):
+        User = get_user_model()
+        users = []
+        for email, first_name, is_superuser in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=email,
+                defaults={
+                    "email": email,
+                    "first_name": first_name,
+                    "is_staff": is_superuser,
+                    "is_superuser": is_superuser,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+                EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+            users.append(user)
+        return users
+
+    def _gesprekken(self, rng: random.Random, facilitator) -> int:
+        if Gesprek.objects.filter(facilitator=facilitator).exists():
+            return 0
+        themes = [Thema.objects.get_or_create(name=name)[0] for name in THEMES]
+        today = timezone.localdate()
+        created = 0
+        for code in DEMO_GEMEENTEN:
+            buurten = list(Buurt.objects.filter(gemeente_id=code).order_by("code")[:40])
+            for index, buurt in enumerate(rng.sample(buurten, min(6, len(buurten)))):
+                day = today + timedelta(days=rng.randint(-20, 30))
+                start = datetime.combine(day, time(rng.choice([10, 14, 19]), 30), AMSTERDAM)
+                fmt = rng.choice(Gesprek.Format.values)
+                held = start < timezone.now()
+                gesprek = Gesprek.objects.create(
+                    format=fmt,
+                    buurt=buurt,
+                    street="" if fmt == Gesprek.Format.ONLINE else f"{buurt.name}straat",
+                    place=(
+                        ""
+                        if fmt == Gesprek.Format.ONLINE
+                        else f"Buurthuis {buurt.name}"
+                        if fmt == Gesprek.Format.TAFEL
+                        else f"Bij de kerk, {buurt.name}"
+                    ),
+                    video_url="https://meet.example.org/buurtgesprek" if fmt == "online" else "",
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=1, minutes=30),
+                    min_participants=4,
+                    max_participants=rng.choice([6, 8, 10]),
+                    thema=rng.choice(themes),
+                    accessibility_notes="Rolstoeltoegankelijk" if index % 2 == 0 else "",
+                    status=Gesprek.Status.GEHOUDEN if held else Gesprek.Status.GEPLAND,
+                    facilitator=facilitator,
+                )
+                created += 1
+                self._aanmeldingen(rng, gesprek, held)
+        return created
+
+    def _aanmeldingen(self, rng: random.Random, gesprek: Gesprek, held: bool) -> None:
+        count = rng.randint(0, gesprek.max_participants + 2)
+        for number in range(count):
+            seat = number < gesprek.max_participants
+            if held:
+                status = Aanmelding.Status.AANWEZIG if seat else Aanmelding.Status.GEANNULEERD
+            else:
+                status = Aanmelding.Status.BEVESTIGD if seat else Aanmelding.Status.WACHTLIJST
+            name = rng.choice(FIRST_NAMES)
+            Aanmelding.objects.create(
+                gesprek=gesprek,
+                name=f"{name} {chr(65 + number)}.",
+                email=f"{name.lower()}.{gesprek.pk}.{number}@demo.buurtgesprek.nl",
+                postcode=gesprek.buurt.pc4 or "1000",
+                status=status,
+                consent_at=gesprek.created_at,
+                confirmed_at=gesprek.created_at if seat else None,
+            )

@@ -240,6 +240,13 @@ GESPREKKEN_OFFER_HOURS = env.int("GESPREKKEN_OFFER_HOURS", default=24)
 # At most one "here is your link again" mail per registration in this window.
 GESPREKKEN_RESEND_LINK_MINUTES = env.int("GESPREKKEN_RESEND_LINK_MINUTES", default=15)
 
+# Behind a proxy: how many proxies append to X-Forwarded-For (rate limits need the
+# resident's own address; with 0 every resident would share the proxy's limit).
+GESPREKKEN_TRUSTED_PROXIES = env.int("GESPREKKEN_TRUSTED_PROXIES", default=0)
+# Personal data is anonymised this many days after the gesprek (privacy statement).
+GESPREKKEN_RETENTION_DAYS = env.int("GESPREKKEN_RETENTION_DAYS", default=90)
+GESPREKKEN_PRIVACY_EMAIL = env.str("GESPREKKEN_PRIVACY_EMAIL", default="privacy@buurtgesprek.nl")
+
 # --- Gesprekken: e-mail --------------------------------------------------------------------
 # The reminder goes out this many hours before the start.
 GESPREKKEN_REMINDER_HOURS = env.int("GESPREKKEN_REMINDER_HOURS", default=24)

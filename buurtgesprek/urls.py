@@ -8,6 +8,8 @@ from . import views
 
 urlpatterns = [
     path("", home, name="home"),
+    # Before gemeenten: its gemeente, buurt and postcode pages, plus the gesprekken there.
+    path("", include("gesprekken.urls")),
     path("", include("gemeenten.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),

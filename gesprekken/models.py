@@ -174,7 +174,10 @@ class Aanmelding(models.Model):
     ACTIVE_STATUSES = [*SEAT_STATUSES, Status.WACHTLIJST, Status.NIET_VERSCHENEN]
 
     gesprek = models.ForeignKey(
-        Gesprek, on_delete=models.CASCADE, related_name="aanmeldingen", verbose_name=_("conversation")
+        Gesprek,
+        on_delete=models.CASCADE,
+        related_name="aanmeldingen",
+        verbose_name=_("conversation"),
     )
     name = models.CharField(_("name"), max_length=100)
     email = models.EmailField(_("e-mail address"), max_length=254)
@@ -225,7 +228,6 @@ class Aanmelding(models.Model):
 
     def __str__(self):
         return f"{self.name} → {self.gesprek_id} ({self.status})"
-
 
 
 class Interesse(models.Model):

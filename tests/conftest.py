@@ -11,6 +11,7 @@ import shutil
 from types import SimpleNamespace
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.conf import settings as django_settings
 
 from buurtgesprek.celery import app as celery_app
@@ -68,6 +69,10 @@ def _eager_celery(request):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+    # Eager tasks run in several threads at once (the concurrency tests) race on Celery's
+    # process-global "joining would block" flag and can leave it set, which would make a
+    # later test's `result.get()` refuse to wait. Workers never run eagerly, so reset it.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)

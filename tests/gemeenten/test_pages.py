@@ -325,10 +325,11 @@ def test_gemeente_query_count_does_not_grow_with_wijken_and_buurten(
     for wijk in WijkFactory.create_batch(n, gemeente=gemeente):
         BuurtFactory.create_batch(2, wijk=wijk)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         # 1. the gemeente with its provincie
         # 2. its wijken
         # 3. the buurten of those wijken (one prefetch)
+        # 4. the upcoming gesprekken in the gemeente, with seats left
         response = client.get(gemeente.get_absolute_url())
 
     assert response.status_code == 200
@@ -343,8 +344,9 @@ def test_buurt_query_count_does_not_grow_with_neighbouring_buurten(
     wijk = WijkFactory()
     buurt, *_ = BuurtFactory.create_batch(n, wijk=wijk)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         # 1. the buurt with its wijk, gemeente and provincie
+        # 2. the upcoming gesprekken nearby, with seats left
         response = client.get(buurt.get_absolute_url())
 
     assert response.status_code == 200

@@ -219,9 +219,10 @@ def test_search_page_query_count_does_not_grow_with_buurten(
         for wijk in WijkFactory.create_batch(2, gemeente=gemeente):
             BuurtFactory.create_batch(n, wijk=wijk, pc4="4197")
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         # 1. the postcode areas with their gemeente and provincie
         # 2. the buurten with that postcode, with their wijk
+        # 3. the upcoming gesprekken nearby, with seats left
         response = client.get(URL, {"postcode": "4197 AA"})
 
     assert response.status_code == 200

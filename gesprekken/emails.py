@@ -1,0 +1,239 @@
+"""Render a Bericht into an e-mail in the person's language.
+
+Templates: templates/emails/<kind>/subject.txt, body.txt and body.html. Every date and
+time is shown in Europe/Amsterdam. Links are absolute (settings.SITE_URL) and built from
+the URL names of gesprekken/urls.py. What a resident typed (their name) only ever goes
+into the body; a subject is collapsed to one line, so no header can be injected.
+
+For "gewijzigd", `Bericht.context["previous"]` may hold the values before the change
+(`starts_at` as ISO 8601, `place`, `format`), as services.change_gesprek writes them.
+"""
+
+import re
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.dateparse import parse_datetime
+
+from . import ics
+from .models import Aanmelding, Bericht, Gesprek
+
+KINDS = (
+    "bevestig_email",
+    "bevestigd",
+    "wachtlijst",
+    "plek_aangeboden",
+    "herinnering",
+    "gewijzigd",
+    "afgelast",
+    "bedankt",
+    "interesse_bevestigen",
+    "uitnodiging",
+    "beheerlink",
+)
+# Kinds that carry the calendar file, and which version of it.
+CALENDAR_KINDS = {"bevestigd", "gewijzigd", "afgelast"}
+# Kinds that may show the video link of an online gesprek (to confirmed seats only).
+VIDEO_KINDS = {"bevestigd", "herinnering", "gewijzigd"}
+
+
+def absolute_url(name: str, *args) -> str:
+    """An absolute link to a named URL, for use outside a request."""
+    return settings.SITE_URL + reverse(name, args=args)
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace, CR and LF included: safe to put in a header."""
+    return " ".join(text.split())
+
+
+def local(value: datetime) -> datetime:
+    return timezone.localtime(value, ics.AMSTERDAM)
+
+
+def format_date(value: datetime) -> str:
+    """'zaterdag 28 november 2026' / 'Saturday 28 November 2026' in the active language."""
+    return formats.date_format(local(value), "l j F Y")
+
+
+def format_time(value: datetime) -> str:
+    return formats.time_format(local(value), "H:i")
+
+
+def format_moment(value: datetime) -> str:
+    """'zaterdag 28 november, 20:30': a deadline close to now."""
+    return f"{formats.date_format(local(value), 'l j F')}, {format_time(value)}"
+
+
+def _language(bericht: Bericht) -> str:
+    known = {code for code, _ in settings.LANGUAGES}
+    return bericht.language if bericht.language in known else settings.LANGUAGE_CODE
+
+
+def _gesprek_of(bericht: Bericht) -> Gesprek | None:
+    if bericht.gesprek_id:
+        return bericht.gesprek
+    if bericht.aanmelding_id:
+        return bericht.aanmelding.gesprek
+    if bericht.interesse_id and bericht.interesse.invited_to_id:
+        return bericht.interesse.invited_to
+    return None
+
+
+def _waitlist_position(aanmelding: Aanmelding) -> int | None:
+    if aanmelding.status != Aanmelding.Status.WACHTLIJST:
+        return None
+    # The order of AanmeldingQuerySet.waiting(): by created_at, then pk.
+    ahead = (
+        Aanmelding.objects.waiting()
+        .filter(gesprek_id=aanmelding.gesprek_id)
+        .filter(
+            Q(created_at__lt=aanmelding.created_at)
+            | Q(created_at=aanmelding.created_at, pk__lt=aanmelding.pk)
+        )
+        .count()
+    )
+    return ahead + 1
+
+
+def context_for(bericht: Bericht) -> dict:
+    """Everything the templates of `bericht.kind` may use (call inside the language)."""
+    aanmelding = bericht.aanmelding
+    interesse = bericht.interesse
+    gesprek = _gesprek_of(bericht)
+    extra = bericht.context or {}
+    context = {
+        "bericht": bericht,
+        "site_url": settings.SITE_URL,
+        "aanmelding": aanmelding,
+        "interesse": interesse,
+        "gesprek": gesprek,
+        "name": aanmelding.name if aanmelding else "",
+        "buurt": gesprek.buurt if gesprek else (interesse.buurt if interesse else None),
+    }
+    if context["buurt"]:
+        context["buurt_url"] = absolute_url("gemeenten:buurt", context["buurt"].code)
+    if gesprek:
+        context.update(
+            date=format_date(gesprek.starts_at),
+            start_time=format_time(gesprek.starts_at),
+            end_time=format_time(gesprek.ends_at),
+            format=gesprek.get_format_display(),
+            is_online=gesprek.format == Gesprek.Format.ONLINE,
+            detail_url=absolute_url("gesprekken:detail", gesprek.pk),
+            video_url=(
+                gesprek.video_url
+                if bericht.kind in VIDEO_KINDS
+                and gesprek.format == Gesprek.Format.ONLINE
+                and aanmelding is not None
+                and aanmelding.status in ics.CONFIRMED_STATUSES
+                else ""
+            ),
+        )
+    if aanmelding:
+        token_args = (aanmelding.pk, aanmelding.token)
+        context.update(
+            manage_url=absolute_url("gesprekken:manage", *token_args),
+            confirm_url=absolute_url("gesprekken:confirm", *token_args),
+            claim_url=absolute_url("gesprekken:claim", *token_args),
+            ics_url=absolute_url("gesprekken:ics", *token_args),
+            on_waiting_list=aanmelding.status == Aanmelding.Status.WACHTLIJST,
+            waitlist_position=_waitlist_position(aanmelding),
+            hold_until=format_moment(aanmelding.hold_expires_at)
+            if aanmelding.hold_expires_at
+            else "",
+            offer_until=format_moment(aanmelding.offer_expires_at)
+            if aanmelding.offer_expires_at
+            else "",
+        )
+    if interesse:
+        context["interest_confirm_url"] = absolute_url(
+            "gesprekken:interest_confirm", interesse.pk, interesse.token
+        )
+    previous = extra.get("previous") or {}
+    previous_start = parse_datetime(previous.get("starts_at") or "")
+    if previous_start:
+        context["previous_date"] = format_date(previous_start)
+        context["previous_time"] = format_time(previous_start)
+    context["previous_place"] = previous.get("place") or ""
+    if previous.get("format") in Gesprek.Format.values:
+        context["previous_format"] = Gesprek.Format(previous["format"]).label
+    return context
+
+
+def reason_not_to_send(bericht: Bericht, now: datetime) -> str:
+    """Why a time-bound mail no longer makes sense (empty when it does).
+
+    A mail normally leaves seconds after it was queued, but one that waited for a retry or
+    for Redis to come back may be overtaken by events: no reminder for a gesprek that was
+    called off or has started, no offer of a seat that has passed on.
+    """
+    aanmelding = bericht.aanmelding
+    gesprek = _gesprek_of(bericht)
+    open_gesprek = gesprek and gesprek.status == Gesprek.Status.GEPLAND and gesprek.starts_at > now
+    if bericht.kind == "herinnering" and aanmelding and gesprek:
+        if not open_gesprek:
+            return "the gesprek is no longer coming up"
+        if aanmelding.status != Aanmelding.Status.BEVESTIGD:
+            return "the seat is no longer confirmed"
+    if bericht.kind == "plek_aangeboden" and aanmelding:
+        expires = aanmelding.offer_expires_at
+        if aanmelding.status != Aanmelding.Status.AANGEBODEN or (expires and expires <= now):
+            return "the offer is no longer open"
+    if bericht.kind == "uitnodiging" and gesprek and not open_gesprek:
+        return "the gesprek is no longer open for sign-up"
+    return ""
+
+
+def _calendar_part(bericht: Bericht, gesprek: Gesprek | None):
+    aanmelding = bericht.aanmelding
+    if bericht.kind not in CALENDAR_KINDS or gesprek is None or aanmelding is None:
+        return None
+    if bericht.kind == "bevestigd":
+        return ics.attachment_for(gesprek, aanmelding=aanmelding, cancel=False)
+    if bericht.kind == "gewijzigd":
+        # Only people who have the entry in their calendar get the replacement.
+        if aanmelding.status in ics.CONFIRMED_STATUSES:
+            return ics.attachment_for(gesprek, aanmelding=aanmelding, cancel=False)
+        return None
+    # afgelast: remove the entry of everyone who was sent one.
+    if aanmelding.confirmed_at:
+        return ics.attachment_for(gesprek, aanmelding=aanmelding, cancel=True)
+    return None
+
+
+def render(bericht: Bericht) -> EmailMultiAlternatives:
+    """The e-mail for `bericht`: subject, plain text, HTML and, where it fits, the .ics."""
+    if bericht.kind not in KINDS:
+        raise ValueError(f"unknown e-mail kind {bericht.kind!r}")
+    folder = f"emails/{bericht.kind}"
+    with translation.override(_language(bericht)), timezone.override(ics.AMSTERDAM):
+        context = context_for(bericht)
+        calendar = _calendar_part(bericht, context["gesprek"])
+        context["has_calendar"] = calendar is not None
+        subject = one_line(render_to_string(f"{folder}/subject.txt", context))
+        text = render_to_string(f"{folder}/body.txt", context)
+        html = render_to_string(f"{folder}/body.html", context)
+    # Templates leave blank lines where blocks were skipped; keep at most one.
+    text = re.sub(r"\n[ \t]*(\n[ \t]*)+\n", "\n\n", text).strip() + "\n"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[bericht.to],
+        headers={
+            # No out-of-office replies to a no-reply address (RFC 3834).
+            "Auto-Submitted": "auto-generated",
+            "Content-Language": _language(bericht),
+            "X-Buurtgesprek-Bericht": str(bericht.pk),
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    if calendar is not None:
+        message.attach(calendar)
+    return message

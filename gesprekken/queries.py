@@ -1,0 +1,83 @@
+"""Reads for the resident pages: upcoming gesprekken near a place, with seats left."""
+
+from collections.abc import Iterable
+
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+
+from gemeenten.models import Buurt, Gemeente
+
+from .models import Aanmelding, Gesprek
+
+# How many gesprekken a finder page lists; the nearest and soonest come first.
+FINDER_LIMIT = 50
+
+
+class Proximity:
+    BUURT = 0
+    WIJK = 1
+    GEMEENTE = 2
+
+
+def with_seats_left(gesprekken: QuerySet[Gesprek]) -> QuerySet[Gesprek]:
+    """Annotate `seats_left` (never below 0 in the templates' eyes: full is `<= 0`)."""
+    taken = Count("aanmeldingen", filter=Q(aanmeldingen__status__in=Aanmelding.SEAT_STATUSES))
+    return gesprekken.annotate(seats_left=F("max_participants") - taken)
+
+
+def gesprekken_for_pages() -> QuerySet[Gesprek]:
+    """Gesprekken with what a page shows: place, theme, facilitator, seats left."""
+    return with_seats_left(
+        Gesprek.objects.select_related("buurt__wijk", "buurt__gemeente", "thema", "facilitator")
+    )
+
+
+def public_gesprekken() -> QuerySet[Gesprek]:
+    """Every gesprek anyone may open: all but drafts."""
+    return gesprekken_for_pages().exclude(status=Gesprek.Status.CONCEPT)
+
+
+def nearby_upcoming(
+    *,
+    gemeenten: Iterable[Gemeente],
+    buurten: Iterable[Buurt] = (),
+    limit: int = FINDER_LIMIT,
+) -> list[Gesprek]:
+    """Upcoming, published gesprekken in the gemeenten: same buurt first, then same wijk.
+
+    One query. Each gesprek carries `seats_left` and `proximity` (see Proximity).
+    """
+    buurten = list(buurten)
+    buurt_codes = [b.code for b in buurten]
+    wijk_codes = sorted({b.wijk_id for b in buurten})
+    proximity = Case(
+        When(buurt_id__in=buurt_codes, then=Value(Proximity.BUURT)),
+        When(buurt__wijk_id__in=wijk_codes, then=Value(Proximity.WIJK)),
+        default=Value(Proximity.GEMEENTE),
+        output_field=IntegerField(),
+    )
+    gesprekken = (
+        with_seats_left(
+            Gesprek.objects.upcoming()
+            .filter(buurt__gemeente__in=[g.pk for g in gemeenten])
+            .select_related("buurt__wijk", "thema", "facilitator")
+        )
+        .annotate(proximity=proximity)
+        .order_by("proximity", "starts_at", "pk")
+    )
+    return list(gesprekken[:limit])
+
+
+def waiting_list_position(aanmelding: Aanmelding) -> int | None:
+    """1 for the first in line; None when not on the waiting list. One query."""
+    if aanmelding.status != Aanmelding.Status.WACHTLIJST:
+        return None
+    ahead = (
+        Aanmelding.objects.waiting()
+        .filter(gesprek_id=aanmelding.gesprek_id)
+        .filter(
+            Q(created_at__lt=aanmelding.created_at)
+            | Q(created_at=aanmelding.created_at, pk__lt=aanmelding.pk)
+        )
+        .count()
+    )
+    return ahead + 1

@@ -1,0 +1,28 @@
+from django.urls import path
+
+from . import views
+
+app_name = "gesprekken"
+
+urlpatterns = [
+    # The finder: the same addresses as the gemeenten pages, plus the gesprekken there.
+    # Included before gemeenten.urls in buurtgesprek/urls.py, so these answer.
+    path("postcode/", views.postcode_search, name="postcode"),
+    path("gemeente/<str:code>/", views.gemeente_detail, name="gemeente"),
+    path("buurt/<str:code>/", views.buurt_detail, name="buurt"),
+    path("buurt/<str:code>/interesse/", views.interest, name="interest"),
+    path("gesprek/<int:pk>/", views.gesprek_detail, name="detail"),
+    path("gesprek/<int:pk>/aanmelden/", views.sign_up, name="sign_up"),
+    path("gesprek/<int:pk>/aangemeld/", views.signed_up, name="signed_up"),
+    path("aanmelding/link-kwijt/", views.resend, name="resend"),
+    path("aanmelding/<int:pk>/<str:token>/", views.manage, name="manage"),
+    path("aanmelding/<int:pk>/<str:token>/bevestig/", views.confirm, name="confirm"),
+    path("aanmelding/<int:pk>/<str:token>/plek/", views.claim, name="claim"),
+    path("aanmelding/<int:pk>/<str:token>/annuleer/", views.cancel, name="cancel"),
+    path("aanmelding/<int:pk>/<str:token>/agenda.ics", views.ics, name="ics"),
+    path("aanmelding/<int:pk>/<str:token>/taal/", views.change_language, name="language"),
+    path(
+        "interesse/<int:pk>/<str:token>/bevestig/", views.interest_confirm, name="interest_confirm"
+    ),
+    path("privacy/", views.privacy, name="privacy"),
+]

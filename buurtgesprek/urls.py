@@ -3,12 +3,17 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from gemeenten.views import home
+from gesprekken import views as gesprekken_views
 
 from . import views
 
 urlpatterns = [
     path("", home, name="home"),
-    # Before gemeenten: its gemeente, buurt and postcode pages, plus the gesprekken there.
+    # The finder: the geography pages of gemeenten with the gesprekken there. Wired here
+    # because they join two apps, and gemeenten may not import gesprekken.
+    path("postcode/", gesprekken_views.postcode_search, name="postcode"),
+    path("gemeente/<str:code>/", gesprekken_views.gemeente_detail, name="gemeente"),
+    path("buurt/<str:code>/", gesprekken_views.buurt_detail, name="buurt"),
     path("", include("gesprekken.urls")),
     path("", include("gemeenten.urls")),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -73,7 +73,7 @@ class Gemeente(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("gemeenten:gemeente", args=[self.code])
+        return reverse("gemeente", args=[self.code])
 
     @property
     def exists(self) -> bool:
@@ -124,7 +124,7 @@ class Buurt(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("gemeenten:buurt", args=[self.code])
+        return reverse("buurt", args=[self.code])
 
 
 class Postcodegebied(models.Model):

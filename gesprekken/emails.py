@@ -117,7 +117,7 @@ def context_for(bericht: Bericht) -> dict:
         "buurt": gesprek.buurt if gesprek else (interesse.buurt if interesse else None),
     }
     if context["buurt"]:
-        context["buurt_url"] = absolute_url("gemeenten:buurt", context["buurt"].code)
+        context["buurt_url"] = absolute_url("buurt", context["buurt"].code)
     if gesprek:
         context.update(
             date=format_date(gesprek.starts_at),

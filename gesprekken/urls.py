@@ -5,11 +5,6 @@ from . import views
 app_name = "gesprekken"
 
 urlpatterns = [
-    # The finder: the same addresses as the gemeenten pages, plus the gesprekken there.
-    # Included before gemeenten.urls in buurtgesprek/urls.py, so these answer.
-    path("postcode/", views.postcode_search, name="postcode"),
-    path("gemeente/<str:code>/", views.gemeente_detail, name="gemeente"),
-    path("buurt/<str:code>/", views.buurt_detail, name="buurt"),
     path("buurt/<str:code>/interesse/", views.interest, name="interest"),
     path("gesprek/<int:pk>/", views.gesprek_detail, name="detail"),
     path("gesprek/<int:pk>/aanmelden/", views.sign_up, name="sign_up"),

@@ -39,7 +39,7 @@ def page_urls(utrecht) -> list[str]:
         utrecht.provincie.get_absolute_url(),
         utrecht.gemeente.get_absolute_url(),
         utrecht.buurten[0].get_absolute_url(),
-        reverse("gemeenten:postcode") + "?postcode=3511+AB",
+        reverse("postcode") + "?postcode=3511+AB",
     ]
 
 
@@ -169,7 +169,7 @@ def test_buurt_page_in_dutch_keeps_the_dutch_page_furniture(client, utrecht):
 
 
 def test_postcode_page_in_dutch(client, utrecht):
-    response = client.get(reverse("gemeenten:postcode"), {"postcode": "3511ab"})
+    response = client.get(reverse("postcode"), {"postcode": "3511ab"})
 
     assert response.status_code == 200
     assert '<html lang="nl">' in response.text
@@ -181,7 +181,7 @@ def test_postcode_page_in_dutch(client, utrecht):
 
 def test_postcode_page_in_english(client, utrecht):
     response = client.get(
-        reverse("gemeenten:postcode"), {"postcode": "3511ab"}, HTTP_ACCEPT_LANGUAGE="en"
+        reverse("postcode"), {"postcode": "3511ab"}, HTTP_ACCEPT_LANGUAGE="en"
     )
 
     assert response.status_code == 200
@@ -226,7 +226,7 @@ def test_postcode_field_has_a_label_and_help_text(client, db):
 
 
 def test_a_postcode_error_is_tied_to_the_field(client, db):
-    response = client.get(reverse("gemeenten:postcode"), {"postcode": "ABCD"})
+    response = client.get(reverse("postcode"), {"postcode": "ABCD"})
     elements = Elements(response.text)
 
     (field,) = elements.find("input", id="id_postcode")

@@ -14,7 +14,7 @@ from tests.gemeenten.factories import (
     WijkFactory,
 )
 
-URL = reverse("gemeenten:postcode")
+URL = reverse("postcode")
 
 ENTER_NL = "Vul je postcode in, bijvoorbeeld 3511 AB."
 ENTER_EN = "Enter your postcode, for example 3511 AB."

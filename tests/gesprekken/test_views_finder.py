@@ -72,7 +72,7 @@ def test_within_the_same_distance_the_soonest_comes_first(client, wijk_c):
 def test_postcode_page_lists_gesprekken_in_the_buurten_of_that_postcode_first(
     client, utrecht, nearby
 ):
-    response = client.get(reverse("gemeenten:postcode"), {"postcode": "3533"})
+    response = client.get(reverse("postcode"), {"postcode": "3533"})
 
     assert response.status_code == 200
     # 3533 is Oog in Al (Wijk 01 West): its gesprek first, the Binnenstad ones by date.
@@ -83,9 +83,9 @@ def test_postcode_page_lists_gesprekken_in_the_buurten_of_that_postcode_first(
 
 
 def test_postcode_page_keeps_its_status_codes(client, utrecht):
-    assert client.get(reverse("gemeenten:postcode"), {"postcode": "ABCD"}).status_code == 400
-    assert client.get(reverse("gemeenten:postcode"), {"postcode": "9999"}).status_code == 404
-    assert client.get(reverse("gemeenten:postcode")).status_code == 302
+    assert client.get(reverse("postcode"), {"postcode": "ABCD"}).status_code == 400
+    assert client.get(reverse("postcode"), {"postcode": "9999"}).status_code == 404
+    assert client.get(reverse("postcode")).status_code == 302
 
 
 def test_gemeente_page_lists_its_gesprekken_by_date_and_keeps_its_wijken(client, utrecht, nearby):
@@ -119,7 +119,7 @@ def test_drafts_cancelled_and_held_gesprekken_are_not_listed(client, utrecht, wi
     for url in [
         wijk_c.get_absolute_url(),
         utrecht.gemeente.get_absolute_url(),
-        reverse("gemeenten:postcode") + "?postcode=3511",
+        reverse("postcode") + "?postcode=3511",
     ]:
         assert hidden.pk not in pks(client.get(url)), url
 
@@ -251,7 +251,7 @@ def test_the_video_link_never_shows_on_public_pages(client, utrecht, wijk_c):
     for url in [
         wijk_c.get_absolute_url(),
         utrecht.gemeente.get_absolute_url(),
-        reverse("gemeenten:postcode") + "?postcode=3511",
+        reverse("postcode") + "?postcode=3511",
         online.get_absolute_url(),
         reverse("gesprekken:signed_up", args=[online.pk]),
     ]:
@@ -356,7 +356,7 @@ def test_postcode_page_query_count_does_not_grow_with_gesprekken(
         # 1. the gemeenten of the postcode
         # 2. the buurten of the postcode, with their wijk
         # 3. the upcoming gesprekken with buurt, wijk, theme, facilitator and seats left
-        response = client.get(reverse("gemeenten:postcode"), {"postcode": "3511"})
+        response = client.get(reverse("postcode"), {"postcode": "3511"})
 
     assert len(response.context["gesprekken"]) == n
 

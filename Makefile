@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format messages lock bench clean
+.PHONY: install run test lint format messages lock bench clean deploy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,19 @@ run: install
 	DEBUG=1 $(MANAGE) migrate --noinput
 	DEBUG=1 $(MANAGE) createcachetable
 	DEBUG=1 $(MANAGE) import_gebieden
-	DEBUG=1 $(MANAGE) seed_demo --scale small
-	DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+	DEBUG=1 STAFF_MFA_REQUIRED=0 $(MANAGE) seed_demo --scale small
+	# The demo log-ins skip the second factor (STAFF_MFA_REQUIRED=0); runserver warns about it.
+	DEBUG=1 STAFF_MFA_REQUIRED=0 $(MANAGE) runserver $(HOST):$(PORT)
 
 ## test: the whole suite (SQLite by default; DATABASE_URL / REDIS_URL switch to the real services)
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## deploy-check: `manage.py check --deploy` with production-like settings must be clean
+deploy-check: install
+	DEBUG=0 SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  ALLOWED_HOSTS=buurtgesprek.example SITE_URL=https://buurtgesprek.example SECURE_SSL_REDIRECT=1 \
+	  $(MANAGE) check --deploy --fail-level WARNING
 
 lint: install
 	$(BIN)/ruff check .
@@ -56,7 +63,7 @@ lock:
 	(echo "# Development and test dependencies, fully locked. Regenerate with 'make lock'."; echo "-r requirements.txt"; grep -vxFf var/runtime.txt var/all.txt) > requirements-dev.txt
 
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(PARTS)
 
 clean:
 	rm -rf $(VENV) var

@@ -132,8 +132,13 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 1
 # Staff join by invitation only (see the facilitators app); open sign-up stays closed.
 ACCOUNT_ADAPTER = "buurtgesprek.adapters.AccountAdapter"
+# The invited facilitator's sign-up form: their name, the invited address read-only.
+ACCOUNT_FORMS = {"signup": "facilitators.forms.InvitedSignupForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Buurtgesprek] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Staff pages (workspace, coordination) require a TOTP authenticator. Only the local
+# `make run` demo turns this off, so its demo log-ins work without an authenticator app.
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=True)
 MFA_TOTP_ISSUER = "Buurtgesprek"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -226,6 +231,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gesprekken.tasks.send_thanks",
         "schedule": timedelta(minutes=15),
     },
+    # Facilitators: report reminders 2 and 7 days after a gesprek, and the daily digest.
+    "gesprekken-send-report-reminders": {
+        "task": "gesprekken.tasks.send_report_reminders",
+        "schedule": crontab(minute=20),
+    },
+    "gesprekken-send-digests": {
+        "task": "gesprekken.tasks.send_digests",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    # Privacy: anonymise registrations GESPREKKEN_RETENTION_DAYS after their gesprek.
+    "gesprekken-purge-personal-data": {
+        "task": "gesprekken.tasks.purge_personal_data",
+        "schedule": crontab(hour=4, minute=7),
+    },
 }
 
 # --- Geography ----------------------------------------------------------------------------
@@ -263,17 +282,31 @@ GESPREKKEN_MAIL_MAX_ATTEMPTS = env.int("GESPREKKEN_MAIL_MAX_ATTEMPTS", default=1
 # Longer than the task time limit plus the SMTP timeout, so a slow send is never doubled.
 GESPREKKEN_MAIL_STALE_SECONDS = env.int("GESPREKKEN_MAIL_STALE_SECONDS", default=600)
 
+# --- Coverage dashboards and open data (dekking) ---------------------------------------
+# How long computed coverage numbers are kept in the cache, per page and filter. At national
+# scale one computation reads all registrations; 0 computes them on every request.
+DEKKING_CACHE_SECONDS = env.int("DEKKING_CACHE_SECONDS", default=300)
+
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool(
     "SECURE_COOKIES", default=not DEBUG and SITE_URL.startswith("https")
 )
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Served over https (SITE_URL says so) means http is redirected; the health endpoint is
+# exempt so a load balancer can poll it over plain http inside the network.
+SECURE_SSL_REDIRECT = env.bool(
+    "SECURE_SSL_REDIRECT", default=not DEBUG and SITE_URL.startswith("https")
+)
+SECURE_REDIRECT_EXEMPT = [r"^gezond/$"]
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = False
+# Preloading binds the whole domain and its subdomains to https in browsers for months;
+# that is the domain owner's decision, so it is opt-in and its deploy warning silenced.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import Aanmelding, Bericht, Gesprek, Interesse, Thema
+from .models import Aanmelding, Bericht, Gesprek, Interesse, Thema, Verslag
 
 
 @admin.register(Thema)
@@ -164,3 +164,13 @@ class BerichtAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Verslag)
+class VerslagAdmin(ReadOnlyAdmin):
+    """Reports are written by the facilitator in the workspace; the admin only reads them."""
+
+    list_display = ["gesprek", "attendance", "created_at"]
+    list_select_related = ["gesprek__buurt"]
+    list_filter = ["themes"]
+    date_hierarchy = "created_at"

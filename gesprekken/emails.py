@@ -9,19 +9,23 @@ For "gewijzigd", `Bericht.context["previous"]` may hold the values before the ch
 (`starts_at` as ISO 8601, `place`, `format`), as services.change_gesprek writes them.
 """
 
+import io
 import re
 from datetime import datetime
+from email.mime.image import MIMEImage
 
+import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 
 from . import ics
-from .models import Aanmelding, Bericht, Gesprek
+from .models import Aanmelding, Bericht, Gesprek, Verslag
 
 KINDS = (
     "bevestig_email",
@@ -36,6 +40,9 @@ KINDS = (
     "uitnodiging",
     "beheerlink",
 )
+# Kinds written to a facilitator, not to a resident: Bericht.context["user_id"] names
+# them, there is no aanmelding (see staff_context).
+STAFF_KINDS = ("verslag_herinnering", "digest")
 # Kinds that carry the calendar file, and which version of it.
 CALENDAR_KINDS = {"bevestigd", "gewijzigd", "afgelast"}
 # Kinds that may show the video link of an online gesprek (to confirmed seats only).
@@ -187,6 +194,11 @@ def reason_not_to_send(bericht: Bericht, now: datetime) -> str:
             return "the offer is no longer open"
     if bericht.kind == "uitnodiging" and gesprek and not open_gesprek:
         return "the gesprek is no longer open for sign-up"
+    if bericht.kind == "verslag_herinnering" and gesprek:
+        if gesprek.status not in (Gesprek.Status.GEPLAND, Gesprek.Status.GEHOUDEN):
+            return "the gesprek did not take place"
+        if Verslag.objects.filter(gesprek=gesprek).exists():
+            return "the report has been written"
     return ""
 
 
@@ -207,15 +219,89 @@ def _calendar_part(bericht: Bericht, gesprek: Gesprek | None):
     return None
 
 
+def _checkin_qr_part(bericht: Bericht, gesprek: Gesprek | None) -> MIMEImage | None:
+    """The resident's check-in code as a QR image, for the "bevestigd" mail of a gesprek
+    that people come to in person. The QR holds only the short code: scanned or read off,
+    the facilitator types it on the check-in page; it opens nothing by itself."""
+    aanmelding = bericht.aanmelding
+    if bericht.kind != "bevestigd" or aanmelding is None or gesprek is None:
+        return None
+    if gesprek.format == Gesprek.Format.ONLINE:
+        return None
+    buffer = io.BytesIO()
+    segno.make(aanmelding.short_code, error="m", micro=False).save(
+        buffer, kind="png", scale=8, border=4
+    )
+    part = MIMEImage(buffer.getvalue(), "png")
+    # Shown in the HTML body (cid:), and as an attachment where a client does not.
+    part.add_header("Content-ID", f"<checkin-{aanmelding.pk}@buurtgesprek>")
+    part.add_header("Content-Disposition", "inline", filename="buurtgesprek-code.png")
+    return part
+
+
+def staff_context(bericht: Bericht) -> dict:
+    """The extra context of a mail to a facilitator: their first name and the links.
+
+    `Bericht.context` holds `user_id`; a digest also `since`/`until` (ISO 8601) and
+    `gesprekken`: [{"id", "new", "cancelled"}], counts only, never residents' details.
+    """
+    extra = bericht.context or {}
+    user = get_user_model().objects.filter(pk=extra.get("user_id")).first()
+    context = {
+        "name": user.first_name if user else "",
+        "workspace_url": absolute_url("werkruimte:home"),
+    }
+    gesprek = bericht.gesprek
+    if gesprek is not None:
+        context["report_url"] = absolute_url("uitvoering:report", gesprek.pk)
+    if bericht.kind == "verslag_herinnering":
+        context["last_reminder"] = extra.get("days", 0) >= 7
+    if bericht.kind == "digest":
+        since = parse_datetime(extra.get("since") or "")
+        context["since"] = format_moment(since) if since else ""
+        rows = {row["id"]: row for row in extra.get("gesprekken", [])}
+        found = (
+            Gesprek.objects.filter(pk__in=rows)
+            .select_related("buurt")
+            .annotate(
+                seats_taken=Count(
+                    "aanmeldingen",
+                    filter=Q(aanmeldingen__status__in=Aanmelding.SEAT_STATUSES),
+                ),
+                waiting=Count(
+                    "aanmeldingen", filter=Q(aanmeldingen__status=Aanmelding.Status.WACHTLIJST)
+                ),
+            )
+            .order_by("starts_at", "pk")
+        )
+        context["digest"] = [
+            {
+                "gesprek": one,
+                "date": format_date(one.starts_at),
+                "start_time": format_time(one.starts_at),
+                "new": rows[one.pk].get("new", 0),
+                "cancelled": rows[one.pk].get("cancelled", 0),
+                "url": absolute_url("werkruimte:gesprek", one.pk),
+            }
+            for one in found
+        ]
+    return context
+
+
 def render(bericht: Bericht) -> EmailMultiAlternatives:
     """The e-mail for `bericht`: subject, plain text, HTML and, where it fits, the .ics."""
-    if bericht.kind not in KINDS:
+    if bericht.kind not in KINDS and bericht.kind not in STAFF_KINDS:
         raise ValueError(f"unknown e-mail kind {bericht.kind!r}")
     folder = f"emails/{bericht.kind}"
     with translation.override(_language(bericht)), timezone.override(ics.AMSTERDAM):
         context = context_for(bericht)
+        if bericht.kind in STAFF_KINDS:
+            context.update(staff_context(bericht))
         calendar = _calendar_part(bericht, context["gesprek"])
         context["has_calendar"] = calendar is not None
+        checkin_qr = _checkin_qr_part(bericht, context["gesprek"])
+        if checkin_qr is not None:
+            context["checkin_qr_src"] = "cid:" + checkin_qr["Content-ID"].strip("<>")
         subject = one_line(render_to_string(f"{folder}/subject.txt", context))
         text = render_to_string(f"{folder}/body.txt", context)
         html = render_to_string(f"{folder}/body.html", context)
@@ -236,4 +322,6 @@ def render(bericht: Bericht) -> EmailMultiAlternatives:
     message.attach_alternative(html, "text/html")
     if calendar is not None:
         message.attach(calendar)
+    if checkin_qr is not None:
+        message.attach(checkin_qr)
     return message

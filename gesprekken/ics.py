@@ -73,14 +73,35 @@ def calendar_for(
         and aanmelding is not None
         and aanmelding.status in CONFIRMED_STATUSES
     )
-    starts_at = gesprek.starts_at.astimezone(AMSTERDAM)
-    ends_at = gesprek.ends_at.astimezone(AMSTERDAM)
+    calendar = _calendar(method="CANCEL" if cancel else "PUBLISH")
+    calendar.add_component(event_for(gesprek, show_video=show_video, cancel=cancel))
+    _add_timezones(calendar, [gesprek])
+    return calendar.to_ical()
 
+
+def _calendar(*, method: str) -> icalendar.Calendar:
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Buurtgesprek//buurtgesprek.nl//NL")
     calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancel else "PUBLISH")
+    calendar.add("method", method)
+    return calendar
 
+
+def _add_timezones(calendar: icalendar.Calendar, gesprekken: list[Gesprek]) -> None:
+    # Only the rules around the gesprekken, not 70 years of them.
+    if not gesprekken:
+        return
+    first = min(g.starts_at for g in gesprekken).astimezone(AMSTERDAM)
+    last = max(g.ends_at for g in gesprekken).astimezone(AMSTERDAM)
+    calendar.add_missing_timezones(
+        first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 2, 1, 1)
+    )
+
+
+def event_for(gesprek: Gesprek, *, show_video: bool, cancel: bool) -> icalendar.Event:
+    """The VEVENT of `gesprek` (UID, SEQUENCE, TZID times), as every calendar file has it."""
+    starts_at = gesprek.starts_at.astimezone(AMSTERDAM)
+    ends_at = gesprek.ends_at.astimezone(AMSTERDAM)
     event = icalendar.Event()
     event.add("uid", uid_for(gesprek))
     # A cancellation is one more change (RFC 5546 wants SEQUENCE to rise on CANCEL);
@@ -102,11 +123,28 @@ def calendar_for(
     organizer = icalendar.vCalAddress("mailto:" + parseaddr(settings.DEFAULT_FROM_EMAIL)[1])
     organizer.params["cn"] = "Buurtgesprek"
     event.add("organizer", organizer)
-    calendar.add_component(event)
-    # Only the rules around the gesprek, not 70 years of them.
-    calendar.add_missing_timezones(
-        first_date=date(starts_at.year - 1, 1, 1), last_date=date(ends_at.year + 2, 1, 1)
-    )
+    return event
+
+
+def feed_for(gesprekken: list[Gesprek], *, name: str) -> bytes:
+    """A subscribable calendar (a facilitator's feed) with one VEVENT per gesprek.
+
+    The same UID and SEQUENCE as the residents' files, so an entry moves when the
+    gesprek moves. A called-off gesprek stays in the feed as STATUS:CANCELLED. The video
+    link is written (the facilitator hosts the call); nobody's registration is.
+    """
+    calendar = _calendar(method="PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", "Europe/Amsterdam")
+    for gesprek in gesprekken:
+        cancel = gesprek.status == Gesprek.Status.AFGELAST
+        show_video = bool(gesprek.format == Gesprek.Format.ONLINE and gesprek.video_url)
+        event = event_for(gesprek, show_video=show_video and not cancel, cancel=cancel)
+        if gesprek.status == Gesprek.Status.CONCEPT:
+            # A draft is not announced yet: in the planner's calendar, but tentative.
+            event["status"] = icalendar.vText("TENTATIVE")
+        calendar.add_component(event)
+    _add_timezones(calendar, gesprekken)
     return calendar.to_ical()
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from facilitators.access import coordinated_gemeenten
 from gemeenten.models import Buurt
 
 
@@ -50,6 +51,23 @@ class GesprekQuerySet(models.QuerySet):
 
     def in_gemeente(self, gemeente):
         return self.filter(buurt__gemeente=gemeente)
+
+    def led_by(self, user):
+        """The gesprekken this user leads (or co-leads): the only ones whose people they see."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(Q(facilitator=user) | Q(co_facilitator=user))
+
+    def visible_to(self, user):
+        """What a staff member may open: their own gesprekken, and those in the gemeenten
+        they coordinate (as aggregates; see facilitators.access)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            Q(facilitator=user)
+            | Q(co_facilitator=user)
+            | Q(buurt__gemeente__in=coordinated_gemeenten(user))
+        )
 
 
 class Gesprek(models.Model):
@@ -313,3 +331,40 @@ class Bericht(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class Verslag(models.Model):
+    """The facilitator's short report after a gesprek: numbers and ideas, no people.
+
+    Written through services.save_report, which warns about e-mail addresses and phone
+    numbers in the free text (nobody's personal data belongs in a report).
+    """
+
+    gesprek = models.OneToOneField(
+        Gesprek, on_delete=models.CASCADE, related_name="verslag", verbose_name=_("conversation")
+    )
+    attendance = models.PositiveSmallIntegerField(_("number of people who came"))
+    themes = models.ManyToManyField(
+        Thema, related_name="verslagen", verbose_name=_("themes discussed"), blank=True
+    )
+    themes_text = models.CharField(_("themes in your own words"), max_length=500, blank=True)
+    outcome = models.TextField(_("what the neighbours came up with"), max_length=2000)
+    follow_up = models.TextField(_("follow-up"), max_length=1000, blank=True)
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="verslagen",
+        verbose_name=_("written by"),
+    )
+    created_at = models.DateTimeField(_("written at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.gesprek}"

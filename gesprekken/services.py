@@ -18,20 +18,28 @@ Errors the resident should read are `ServiceError` subclasses; `str(error)` is t
 message in the active language.
 """
 
+import re
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
 
+from facilitators.access import served_gemeenten
+from facilitators.models import Facilitator
 from gemeenten.models import Buurt
 
 from . import outbox
-from .models import Aanmelding, Gesprek, Interesse, new_short_code
+from .models import Aanmelding, Bericht, Gesprek, Interesse, Verslag, new_short_code, new_token
 
 Status = Aanmelding.Status
 
@@ -718,3 +726,611 @@ def cancel_gesprek(*, gesprek: Gesprek) -> Gesprek:
             _mail("afgelast", aanmelding)
     _sync(gesprek, locked)
     return gesprek
+
+
+# --- planning: the facilitator workspace (gesprekken/staff) --------------------------------
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# A conversation needs at least two neighbours; beyond fifty it is a meeting, not a talk.
+MIN_GROUP_SIZE = 2
+MAX_GROUP_SIZE = 50
+MAX_SERIES_WEEKS = 8
+
+PLAN_FIELDS = frozenset(
+    {
+        "format",
+        "buurt",
+        "street",
+        "place",
+        "route",
+        "video_url",
+        "starts_at",
+        "ends_at",
+        "min_participants",
+        "max_participants",
+        "co_facilitator",
+        "thema",
+        "language",
+        "accessibility_notes",
+    }
+)
+# What each format uses; the others are emptied so a walk never shows a video link.
+_FORMAT_FIELDS = {
+    Gesprek.Format.TAFEL: {"place"},
+    Gesprek.Format.WANDELING: {"place", "route"},
+    Gesprek.Format.ONLINE: {"video_url"},
+}
+
+
+def _check_plan(
+    fields: dict[str, Any],
+    *,
+    lead,
+    buurt: Buurt,
+    now: datetime,
+    previous: Gesprek | None = None,
+) -> dict[str, Any]:
+    """The planning rules shared by plan_gesprek, plan_series and replan_gesprek.
+
+    With `previous` (a change) the buurt stays as it is, and the start and theme are only
+    checked when they change: a gesprek under way may still get a new place, and one
+    whose theme was retired keeps it.
+    Returns the fields normalised (text stripped, fields of other formats emptied).
+    Raises ValidationError with every problem at once, keyed by Gesprek field name.
+    """
+    fields = {
+        key: value.strip() if isinstance(value, str) else value for key, value in fields.items()
+    }
+    errors: dict[str, list] = {}
+
+    def refuse(field: str, message) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if previous is None and not served_gemeenten(lead).filter(pk=buurt.gemeente_id).exists():
+        refuse("buurt", _("Choose a neighbourhood in a municipality you serve."))
+    format_ = fields.get("format")
+    if format_ not in Gesprek.Format.values:
+        refuse("format", _("Choose a table, a walk or an online conversation."))
+    else:
+        for field in ("place", "route", "video_url"):
+            if field in fields and field not in _FORMAT_FIELDS[format_]:
+                fields[field] = ""
+        if format_ == Gesprek.Format.WANDELING and not fields.get("place"):
+            refuse("place", _("Enter where the walk starts, so people know where to meet."))
+        if format_ == Gesprek.Format.ONLINE and not fields.get("video_url"):
+            refuse("video_url", _("Enter the link to the video call."))
+    starts_at, ends_at = fields.get("starts_at"), fields.get("ends_at")
+    if starts_at is None or ends_at is None:
+        refuse("starts_at", _("Enter a date, a start time and an end time."))
+    else:
+        if ends_at <= starts_at:
+            refuse("ends_at", _("The end time must be after the start time."))
+        moved = previous is None or starts_at != previous.starts_at
+        if moved and starts_at <= now:
+            refuse("starts_at", _("This moment has passed. Choose a date and time in the future."))
+    minimum, maximum = fields.get("min_participants"), fields.get("max_participants")
+    if minimum is None or maximum is None:
+        refuse("max_participants", _("Enter a minimum and a maximum group size."))
+    else:
+        if minimum < MIN_GROUP_SIZE:
+            refuse(
+                "min_participants",
+                _("The minimum group size is at least %(size)s.") % {"size": MIN_GROUP_SIZE},
+            )
+        if maximum > MAX_GROUP_SIZE:
+            refuse(
+                "max_participants",
+                _("The maximum group size is at most %(size)s.") % {"size": MAX_GROUP_SIZE},
+            )
+        if minimum > maximum:
+            refuse("max_participants", _("The maximum cannot be smaller than the minimum."))
+    co_facilitator = fields.get("co_facilitator")
+    if co_facilitator is not None:
+        serves_here = Facilitator.objects.filter(
+            user=co_facilitator, gemeenten=buurt.gemeente_id
+        ).exists()
+        if co_facilitator.pk == lead.pk or not serves_here:
+            refuse(
+                "co_facilitator",
+                _("Choose another facilitator who serves this municipality, or nobody."),
+            )
+    thema = fields.get("thema")
+    if (
+        thema is not None
+        and not thema.active
+        and (previous is None or thema.pk != previous.thema_id)
+    ):
+        refuse("thema", _("This theme is no longer in use. Choose another one."))
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def _same_wall_time(moment: datetime, weeks: int) -> datetime:
+    """`weeks` later at the same time on the Amsterdam clock, also across a DST change."""
+    local = moment.astimezone(AMSTERDAM).replace(tzinfo=None)
+    return (local + timedelta(weeks=weeks)).replace(tzinfo=AMSTERDAM)
+
+
+def _create_planned(fields: dict[str, Any], *, lead, publish_now: bool, now: datetime) -> Gesprek:
+    gesprek = Gesprek(**fields, facilitator=lead, status=Gesprek.Status.CONCEPT)
+    gesprek.full_clean()
+    gesprek.save(force_insert=True)
+    if publish_now:
+        publish(gesprek=gesprek, now=now)
+    return gesprek
+
+
+def plan_gesprek(
+    *, facilitator_user, publish: bool, now: datetime | None = None, **fields: Any
+) -> Gesprek:
+    """Plan one gesprek led by `facilitator_user`, as a draft or published at once.
+
+    `fields` are Gesprek field values (PLAN_FIELDS; model instances for buurt, thema and
+    co_facilitator, aware datetimes). Checks: the buurt lies in a gemeente the user
+    serves, the end is after the start, the start is in the future, minimum ≤ maximum
+    (within MIN_GROUP_SIZE…MAX_GROUP_SIZE), a walk has a meeting point (`place`), an
+    online gesprek a video link, the co-facilitator serves the gemeente, the theme is
+    active. In one transaction: creates the gesprek (CONCEPT) and, when `publish`, calls
+    publish(), which invites the interested residents of the buurt and wijk once each.
+
+    Raises TypeError for an unknown field, ValidationError (keyed by field) otherwise.
+    """
+    return plan_series(
+        facilitator_user=facilitator_user, weeks=1, publish=publish, now=now, **fields
+    )[0]
+
+
+def plan_series(
+    *, facilitator_user, weeks: int, publish: bool, now: datetime | None = None, **fields: Any
+) -> list[Gesprek]:
+    """Plan the same slot `weeks` weeks running (1…MAX_SERIES_WEEKS), as plan_gesprek does.
+
+    Each gesprek starts at the same time on the Amsterdam clock, also across a change to
+    or from summer time. All or nothing: one transaction. Published ones invite the
+    interested residents once, to the first gesprek of the series.
+    Returns the gesprekken in order.
+    """
+    unknown = set(fields) - PLAN_FIELDS
+    if unknown:
+        raise TypeError(f"plan_gesprek cannot set {sorted(unknown)}")
+    if not isinstance(weeks, int) or not 1 <= weeks <= MAX_SERIES_WEEKS:
+        raise ValidationError(
+            {"weeks": _("Choose between 1 and %(weeks)s weeks.") % {"weeks": MAX_SERIES_WEEKS}}
+        )
+    now = now or timezone.now()
+    buurt = fields.get("buurt")
+    if not isinstance(buurt, Buurt):
+        raise ValidationError({"buurt": _("Choose a neighbourhood from the list.")})
+    fields = _check_plan(fields, lead=facilitator_user, buurt=buurt, now=now)
+    planned = []
+    with transaction.atomic():
+        for week in range(weeks):
+            one = {
+                **fields,
+                "starts_at": _same_wall_time(fields["starts_at"], week),
+                "ends_at": _same_wall_time(fields["ends_at"], week),
+            }
+            planned.append(
+                _create_planned(one, lead=facilitator_user, publish_now=publish, now=now)
+            )
+    return planned
+
+
+def replan_gesprek(
+    *, gesprek: Gesprek, facilitator_user, now: datetime | None = None, **changes: Any
+) -> Gesprek:
+    """Check a facilitator's changes with the planning rules, then apply them through
+    change_gesprek (which raises SEQUENCE and mails every registered resident when time,
+    place or format changed).
+
+    The buurt stays; a moved start must lie in the future; a gesprek that is over can no
+    longer change. `facilitator_user` is the one editing (lead or co-facilitator); the
+    co-facilitator is checked against the lead. Raises TypeError for an unknown field,
+    ValidationError (keyed by field), and GesprekClosed for a cancelled, held or past one.
+    """
+    unknown = set(changes) - (PLAN_FIELDS - {"buurt"})
+    if unknown:
+        raise TypeError(f"replan_gesprek cannot change {sorted(unknown)}")
+    now = now or timezone.now()
+    if gesprek.ends_at <= now:
+        raise GesprekClosed(_("A conversation that is over cannot be changed."))
+    current = {field: getattr(gesprek, field) for field in PLAN_FIELDS - {"buurt"}}
+    merged = _check_plan(
+        {**current, **changes},
+        lead=gesprek.facilitator or facilitator_user,
+        buurt=gesprek.buurt,
+        now=now,
+        previous=gesprek,
+    )
+    # change_gesprek compares with the stored values itself: only real changes count.
+    return change_gesprek(gesprek=gesprek, now=now, **merged)
+
+
+# --- running a gesprek: check-in on the day and the report (gesprekken/staff/running.py) ---
+
+
+class NotYourGesprek(ServiceError):
+    default_message = _("This is not one of your conversations.")
+
+
+class CheckInClosed(ServiceError):
+    default_message = _("Check-in opens on the day of the conversation.")
+
+
+class UnknownCode(ServiceError):
+    default_message = _("No sign-up for this conversation has this code. Check it and try again.")
+
+
+class ReportClosed(ServiceError):
+    default_message = _("You can write the report once the conversation has started.")
+
+
+# Attendance is a head count: walk-ins are welcome, so it may exceed the sign-ups.
+MAX_ATTENDANCE = 999
+# Text that looks like an e-mail address, or a phone number of 10 to 15 digits with the
+# usual separators ("06-12345678", "+31 6 1234 5678", "(020) 123 45 67"). Dates, times,
+# years and postcodes have fewer digits and pass.
+EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_PATTERN = re.compile(r"(?<![\w+(])[+(]?\d(?:[\s().-]{0,2}\d){9,14}(?!\w)")
+
+
+def _lock_led(gesprek: Gesprek | int, by_user) -> Gesprek:
+    """Lock a gesprek `by_user` leads or co-leads; NotYourGesprek for any other."""
+    pk = gesprek if isinstance(gesprek, int) else gesprek.pk
+    locked = Gesprek.objects.led_by(by_user).select_for_update().filter(pk=pk).first()
+    if locked is None:
+        raise NotYourGesprek()
+    return locked
+
+
+def check_in_opens_at(gesprek: Gesprek) -> datetime:
+    """Midnight in Amsterdam on the day of the gesprek: from then on people can be marked."""
+    day = gesprek.starts_at.astimezone(AMSTERDAM).date()
+    return datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM)
+
+
+def check_in(
+    *, aanmelding: Aanmelding, present: bool, by_user, now: datetime | None = None
+) -> Aanmelding:
+    """Mark a resident present (AANWEZIG, checked_in_at = now) or absent (NIET_VERSCHENEN).
+
+    Only by a facilitator of the gesprek, from midnight on its day (Amsterdam) on, for a
+    planned or held gesprek; marking again corrects a wrong tap. Anyone with a live
+    registration can be marked present, also from the waiting list: who is at the table
+    is a fact, not a seat count. A no-show frees no seat for the waiting list (on the
+    day nobody could claim it in time). Locks the gesprek, then the aanmelding; sends
+    nothing.
+
+    Raises NotYourGesprek, CheckInClosed (called off, a draft, or not the day yet) and
+    RegistrationCancelled (cancelled or expired).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        gesprek = _lock_led(aanmelding.gesprek_id, by_user)
+        if gesprek.status not in (Gesprek.Status.GEPLAND, Gesprek.Status.GEHOUDEN):
+            raise CheckInClosed(_("This conversation is not taking place."))
+        if now < check_in_opens_at(gesprek):
+            raise CheckInClosed()
+        current = Aanmelding.objects.select_for_update().get(pk=aanmelding.pk)
+        if current.status not in Aanmelding.ACTIVE_STATUSES:
+            raise RegistrationCancelled(_("This sign-up was cancelled or has expired."))
+        status = Status.AANWEZIG if present else Status.NIET_VERSCHENEN
+        if current.status != status:
+            current.status = status
+            current.checked_in_at = now if present else None
+            current.save(update_fields=["status", "checked_in_at"])
+        current.gesprek = gesprek
+    _sync(aanmelding, current)
+    return aanmelding
+
+
+def mark_no_show(*, aanmelding: Aanmelding, by_user, now: datetime | None = None) -> Aanmelding:
+    """check_in(present=False): the resident did not come."""
+    return check_in(aanmelding=aanmelding, present=False, by_user=by_user, now=now)
+
+
+def normalise_short_code(code: str) -> str:
+    """'abc 23x', 'ABC-23X' → 'ABC23X': what people type or read off a screen."""
+    return "".join(char for char in str(code).upper() if char.isalnum())
+
+
+def check_in_by_code(
+    *, gesprek: Gesprek, code: str, by_user, now: datetime | None = None
+) -> Aanmelding:
+    """Mark present the resident whose confirmation shows `code` (typed, or read from the
+    QR code in their "bevestigd" e-mail); case, spaces and dashes do not matter.
+
+    The code is looked up among the gesprekken `by_user` leads only, so a wrong guess
+    elsewhere reveals nothing. Raises UnknownCode, then as check_in.
+    """
+    normalised = normalise_short_code(code)
+    aanmelding = (
+        Aanmelding.objects.filter(
+            gesprek__in=Gesprek.objects.led_by(by_user).filter(pk=gesprek.pk),
+            short_code=normalised,
+        ).first()
+        if normalised
+        else None
+    )
+    if aanmelding is None:
+        raise UnknownCode()
+    return check_in(aanmelding=aanmelding, present=True, by_user=by_user, now=now)
+
+
+def find_personal_data(text: str) -> list[str]:
+    """The e-mail addresses and phone numbers in `text`, in order, each once."""
+    found = EMAIL_PATTERN.findall(text or "")
+    without_emails = EMAIL_PATTERN.sub(" ", text or "")
+    found += [match.strip() for match in PHONE_PATTERN.findall(without_emails)]
+    return list(dict.fromkeys(found))
+
+
+def personal_data_warnings(**texts: str) -> dict[str, list[str]]:
+    """Per report field, a warning for every e-mail address or phone number in it."""
+    warnings: dict[str, list[str]] = {}
+    for name, text in texts.items():
+        for found in find_personal_data(text):
+            if EMAIL_PATTERN.fullmatch(found):
+                message = _("This looks like an e-mail address: %(found)s")
+            else:
+                message = _("This looks like a phone number: %(found)s")
+            warnings.setdefault(name, []).append(str(message % {"found": found}))
+    return warnings
+
+
+@dataclass
+class ReportResult:
+    """What save_report did: saved (`verslag` set), or held back by `warnings`."""
+
+    verslag: Verslag | None
+    # Field name → messages about personal data found in it.
+    warnings: dict[str, list[str]]
+
+    @property
+    def saved(self) -> bool:
+        return self.verslag is not None
+
+
+def save_report(
+    *,
+    gesprek: Gesprek,
+    by_user,
+    attendance: int,
+    themes,
+    themes_text: str,
+    outcome: str,
+    follow_up: str,
+    confirmed: bool = False,
+    now: datetime | None = None,
+) -> ReportResult:
+    """Write (or rewrite) the report of a gesprek that has started; it is then GEHOUDEN.
+
+    A report holds no personal data: when the free text contains something that looks
+    like an e-mail address or a phone number, nothing is saved and the warnings come
+    back (`result.saved` is False) unless `confirmed` (the facilitator checked that it is
+    no one's contact detail, e.g. the number of the neighbourhood centre).
+    Locks the gesprek; sends nothing. Raises NotYourGesprek, ReportClosed (a draft, called
+    off, or not started yet) and ValidationError (keyed by field) for text that is too
+    long, an empty outcome or an impossible attendance.
+    """
+    now = now or timezone.now()
+    texts = {
+        "themes_text": (themes_text or "").strip(),
+        "outcome": (outcome or "").strip(),
+        "follow_up": (follow_up or "").strip(),
+    }
+    errors = {}
+    for name, text in texts.items():
+        limit = Verslag._meta.get_field(name).max_length
+        if len(text) > limit:
+            errors[name] = _("Use at most %(limit)s characters.") % {"limit": limit}
+    if not texts["outcome"]:
+        errors["outcome"] = _("Write in a few sentences what the neighbours came up with.")
+    if not isinstance(attendance, int) or not 0 <= attendance <= MAX_ATTENDANCE:
+        errors["attendance"] = _("Enter how many people came, a number from 0 to %(max)s.") % {
+            "max": MAX_ATTENDANCE
+        }
+    if errors:
+        raise ValidationError(errors)
+    warnings = personal_data_warnings(**texts)
+    if warnings and not confirmed:
+        return ReportResult(verslag=None, warnings=warnings)
+    with transaction.atomic():
+        locked = _lock_led(gesprek, by_user)
+        if locked.status not in (Gesprek.Status.GEPLAND, Gesprek.Status.GEHOUDEN):
+            raise ReportClosed(_("A draft or a called-off conversation has no report."))
+        if locked.starts_at > now:
+            raise ReportClosed()
+        verslag, _created = Verslag.objects.update_or_create(
+            gesprek=locked, defaults={**texts, "attendance": attendance, "written_by": by_user}
+        )
+        verslag.themes.set(list(themes) if themes is not None else [])
+        if locked.status != Gesprek.Status.GEHOUDEN:
+            locked.status = Gesprek.Status.GEHOUDEN
+            locked.save(update_fields=["status", "updated_at"])
+    _sync(gesprek, locked)
+    return ReportResult(verslag=verslag, warnings=warnings)
+
+
+def renew_calendar_token(*, facilitator: Facilitator) -> str:
+    """Revoke the facilitator's calendar feed URL and make a new one; returns the new token.
+
+    One UPDATE, no lock needed: the old URL answers 404 from the moment it commits.
+    """
+    token = secrets.token_urlsafe(32)
+    Facilitator.objects.filter(pk=facilitator.pk).update(calendar_token=token)
+    facilitator.calendar_token = token
+    return token
+
+
+# --- privacy: the retention purge, a resident's export and erasure (AVG) -------------------
+
+# An anonymised registration's address: unique per row (the unique constraint on active
+# registrations holds), and never deliverable: ".invalid" is reserved (RFC 2606) and
+# Django's EmailValidator refuses an address without a dot in its domain, so no resident's
+# real address ever looks like this.
+ANONYMISED_EMAIL_DOMAIN = "@invalid"
+
+
+def anonymised_email(pk: int) -> str:
+    return f"verwijderd-{pk}{ANONYMISED_EMAIL_DOMAIN}"
+
+
+def is_anonymised(aanmelding: Aanmelding) -> bool:
+    return aanmelding.email.endswith(ANONYMISED_EMAIL_DOMAIN)
+
+
+@dataclass
+class PurgeResult:
+    """What purge_personal_data did."""
+
+    # Registrations whose personal data was removed.
+    anonymised: int
+    # Interest records deleted (with their e-mails in the outbox).
+    interests_deleted: int
+
+
+# What the outbox shows for the mails of an anonymised registration.
+ERASED_NOT_SENT = "not sent: personal data erased"
+ERASED_ERROR = "personal data erased"
+
+
+def _anonymise(aanmeldingen: list[Aanmelding]) -> int:
+    """Remove the personal data of these registrations; the caller holds the locks.
+
+    Name, phone and postcode are emptied, the address becomes anonymised_email(pk), the
+    token (the personal link) is replaced. Status, times and the check-in code stay, so
+    counts and attendance stay right. Their e-mails in the outbox get the placeholder
+    address too; mails not sent yet are given up, and error texts (which may quote the
+    address) are replaced. Returns how many were anonymised (not those done before).
+    """
+    rows = [aanmelding for aanmelding in aanmeldingen if not is_anonymised(aanmelding)]
+    for aanmelding in rows:
+        aanmelding.name = ""
+        aanmelding.email = anonymised_email(aanmelding.pk)
+        aanmelding.phone = ""
+        aanmelding.postcode = ""
+        aanmelding.token = new_token()
+    Aanmelding.objects.bulk_update(
+        rows, ["name", "email", "phone", "postcode", "token"], batch_size=500
+    )
+    berichten = Bericht.objects.filter(aanmelding__in=[aanmelding.pk for aanmelding in rows])
+    berichten.filter(status__in=[Bericht.Status.PENDING, Bericht.Status.SENDING]).update(
+        status=Bericht.Status.FAILED, last_error=ERASED_NOT_SENT
+    )
+    berichten.filter(status=Bericht.Status.FAILED).exclude(last_error=ERASED_NOT_SENT).update(
+        last_error=ERASED_ERROR
+    )
+    berichten.filter(status=Bericht.Status.SENT).exclude(last_error="").update(last_error="")
+    placeholder = Concat(
+        Value("verwijderd-"),
+        Cast("aanmelding_id", output_field=CharField()),
+        Value(ANONYMISED_EMAIL_DOMAIN),
+    )
+    berichten.update(to=placeholder)
+    return len(rows)
+
+
+def purge_personal_data(*, now: datetime | None = None) -> PurgeResult:
+    """The retention purge (a daily beat task): remove personal data that is no longer needed.
+
+    GESPREKKEN_RETENTION_DAYS after a gesprek ended (whatever its status), its
+    registrations are anonymised (see _anonymise): one transaction per gesprek, with the
+    gesprek locked as every seat change does. Interest records are deleted the same number
+    of days after the gesprek their owner was invited to ended, or, never invited, after
+    they were made (or invited, when that gesprek is gone). Deleting an interest deletes its
+    e-mails in the outbox. Kept: gesprekken, reports, counts and statuses of registrations,
+    for the aggregates. Running it again changes nothing.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.GESPREKKEN_RETENTION_DAYS)
+    due = Aanmelding.objects.filter(gesprek__ends_at__lte=cutoff).exclude(
+        email__endswith=ANONYMISED_EMAIL_DOMAIN
+    )
+    gesprek_ids = sorted(set(due.order_by().values_list("gesprek_id", flat=True)))
+    anonymised = 0
+    for gesprek_id in gesprek_ids:
+        with transaction.atomic():
+            gesprek = _lock_gesprek(gesprek_id)
+            anonymised += _anonymise(list(due.filter(gesprek=gesprek).select_for_update()))
+    expired_interest = (
+        Q(invited_to__ends_at__lte=cutoff)
+        | Q(invited_to__isnull=True, invited_at__lte=cutoff)
+        | Q(invited_at__isnull=True, created_at__lte=cutoff)
+    )
+    with transaction.atomic():
+        _total, per_model = Interesse.objects.filter(expired_interest).delete()
+    return PurgeResult(
+        anonymised=anonymised, interests_deleted=per_model.get(Interesse._meta.label, 0)
+    )
+
+
+def erase_registration(*, aanmelding: Aanmelding, now: datetime | None = None) -> Aanmelding:
+    """The resident erases their registration from the manage page (AVG art. 17).
+
+    For a gesprek still to come, a live registration is first cancelled through cancel(),
+    which frees the seat for the waiting list; then the registration is anonymised as the
+    retention purge does, so the personal link stops working at once. Locks the gesprek,
+    then the aanmelding. Erasing again changes nothing. Sends nothing to the resident:
+    their address is gone.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        gesprek, current = _lock_aanmelding(aanmelding)
+        if current.status in INFORMED_STATUSES and gesprek.starts_at > now:
+            cancel(aanmelding=current, now=now)
+        _anonymise([current])
+    _sync(aanmelding, current)
+    return aanmelding
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def export_personal_data(*, aanmelding: Aanmelding) -> dict[str, Any]:
+    """Everything we hold about the person behind this registration, as JSON-ready data
+    (AVG art. 15 and 20): the registration, the gesprek it is for, and the e-mails we sent
+    them about it. Reads only. Other registrations of the same address have their own links.
+    """
+    gesprek = aanmelding.gesprek
+    berichten = Bericht.objects.filter(aanmelding=aanmelding).order_by("created_at", "pk")
+    return {
+        "registration": {
+            "name": aanmelding.name,
+            "email": aanmelding.email,
+            "phone": aanmelding.phone,
+            "postcode": aanmelding.postcode,
+            "language": aanmelding.language,
+            "status": aanmelding.status,
+            "check_in_code": aanmelding.short_code,
+            "signed_up_at": _iso(aanmelding.created_at),
+            "privacy_consent_at": _iso(aanmelding.consent_at),
+            "confirmed_at": _iso(aanmelding.confirmed_at),
+            "cancelled_at": _iso(aanmelding.cancelled_at),
+            "checked_in_at": _iso(aanmelding.checked_in_at),
+        },
+        "conversation": {
+            "format": gesprek.format,
+            "buurt": gesprek.buurt.name,
+            "buurt_code": gesprek.buurt.code,
+            "street": gesprek.street,
+            "place": gesprek.place,
+            "starts_at": _iso(gesprek.starts_at),
+            "ends_at": _iso(gesprek.ends_at),
+            "status": gesprek.status,
+        },
+        "emails": [
+            {
+                "kind": bericht.kind,
+                "to": bericht.to,
+                "queued_at": _iso(bericht.created_at),
+                "sent_at": _iso(bericht.sent_at),
+                "status": bericht.status,
+            }
+            for bericht in berichten
+        ],
+        "retention_days_after_conversation": settings.GESPREKKEN_RETENTION_DAYS,
+        "exported_at": _iso(timezone.now()),
+    }

@@ -12,11 +12,14 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
+from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from . import outbox
-from .models import Aanmelding, Gesprek
+from .models import Aanmelding, Bericht, Gesprek
 
 logger = logging.getLogger(__name__)
 
@@ -122,3 +125,164 @@ def expire_holds_and_offers() -> int:
     from . import services
 
     return services.expire_holds_and_offers()
+
+
+# --- mails to facilitators ----------------------------------------------------------------
+
+# Report reminders: this many days after a gesprek ended, while its report is missing.
+REPORT_REMINDER_DAYS = (2, 7)
+# How long each reminder stays due (a beat that was down catches up, but not for ever).
+REPORT_REMINDER_WINDOW = timedelta(days=7)
+# The digest never looks further back than this, whatever happened to earlier digests.
+DIGEST_LOOKBACK = timedelta(days=7)
+# Gesprekken whose news goes into a digest: planned or held, not drafts or called off
+# (the facilitator called it off themselves; every registration then "changes").
+DIGEST_STATUSES = [Gesprek.Status.GEPLAND, Gesprek.Status.GEHOUDEN]
+
+
+def staff_language(user) -> str:
+    """The language of a mail to a facilitator: the site's, unless they speak only another
+    one the site has (Facilitator.languages)."""
+    profile = getattr(user, "facilitator", None)
+    spoken = list(getattr(profile, "languages", None) or [])
+    if not spoken or settings.LANGUAGE_CODE in spoken:
+        return settings.LANGUAGE_CODE
+    for code, _name in settings.LANGUAGES:
+        if code in spoken:
+            return code
+    return settings.LANGUAGE_CODE
+
+
+@shared_task(ignore_result=True)
+def send_report_reminders() -> int:
+    """Remind the facilitator of a gesprek that ended 2 and 7 days ago to write its report.
+
+    Found in the database: planned or held, no Verslag, ended within a reminder's window.
+    Each reminder goes once (key `verslag_herinnering:<gesprek>:<days>`); when the beat was
+    down so long that both are due, only the later one is sent. Mails to the lead
+    facilitator (the co-facilitator when there is none, or the lead's account is off).
+    """
+    now = timezone.now()
+    first, last = min(REPORT_REMINDER_DAYS), max(REPORT_REMINDER_DAYS)
+    due = Gesprek.objects.filter(
+        status__in=[Gesprek.Status.GEPLAND, Gesprek.Status.GEHOUDEN],
+        verslag__isnull=True,
+        ends_at__lte=now - timedelta(days=first),
+        ends_at__gt=now - timedelta(days=last) - REPORT_REMINDER_WINDOW,
+    ).select_related("facilitator__facilitator", "co_facilitator__facilitator")
+    queued = 0
+    for gesprek in due.iterator():
+        age = now - gesprek.ends_at
+        stages = [
+            days
+            for days in REPORT_REMINDER_DAYS
+            if timedelta(days=days) <= age < timedelta(days=days) + REPORT_REMINDER_WINDOW
+        ]
+        leads = [gesprek.facilitator, gesprek.co_facilitator]
+        user = next((u for u in leads if u is not None and u.is_active and u.email), None)
+        if not stages or user is None:
+            continue
+        days = max(stages)
+        if outbox.queue(
+            kind="verslag_herinnering",
+            key=f"verslag_herinnering:{gesprek.pk}:{days}",
+            to=user.email,
+            language=staff_language(user),
+            gesprek=gesprek,
+            context={"user_id": user.pk, "days": days},
+        ):
+            queued += 1
+    return queued
+
+
+def _digest_rows(user, *, since, until) -> list[dict]:
+    """Per gesprek `user` leads: sign-ups confirmed and registrations cancelled in
+    [since, until); only gesprekken where something happened. One query."""
+    window_new = Q(aanmeldingen__confirmed_at__gte=since, aanmeldingen__confirmed_at__lt=until)
+    window_cancelled = Q(
+        aanmeldingen__cancelled_at__gte=since, aanmeldingen__cancelled_at__lt=until
+    )
+    rows = (
+        Gesprek.objects.led_by(user)
+        .filter(status__in=DIGEST_STATUSES)
+        .annotate(
+            new=Count("aanmeldingen", filter=window_new),
+            cancelled=Count("aanmeldingen", filter=window_cancelled),
+        )
+        .filter(Q(new__gt=0) | Q(cancelled__gt=0))
+        .order_by("starts_at", "pk")
+        .values("pk", "new", "cancelled")
+    )
+    return [{"id": row["pk"], "new": row["new"], "cancelled": row["cancelled"]} for row in rows]
+
+
+@shared_task(ignore_result=True)
+def send_digests() -> int:
+    """Queue each facilitator's daily digest of new sign-ups and cancellations.
+
+    Covers what happened since the previous digest (its `until`), at most DIGEST_LOOKBACK
+    and at first the last day. At most one a day: key `digest:<user>:<date>` (Amsterdam
+    date); nothing is queued when nothing happened, so a later run the same day can still
+    send one. Counts only: names stay in the workspace.
+    """
+    now = timezone.now()
+    today = timezone.localdate(now)
+    horizon = now - DIGEST_LOOKBACK
+    busy = Gesprek.objects.filter(status__in=DIGEST_STATUSES).filter(
+        Q(aanmeldingen__confirmed_at__gte=horizon) | Q(aanmeldingen__cancelled_at__gte=horizon)
+    )
+    user_ids = set(busy.values_list("facilitator", flat=True)) | set(
+        busy.values_list("co_facilitator", flat=True)
+    )
+    users = (
+        get_user_model()
+        .objects.filter(pk__in=user_ids - {None}, is_active=True)
+        .exclude(email="")
+        .select_related("facilitator")
+        .order_by("pk")
+    )
+    queued = 0
+    for user in users:
+        key = f"digest:{user.pk}:{today.isoformat()}"
+        if Bericht.objects.filter(key=key).exists():
+            continue
+        previous = (
+            Bericht.objects.filter(kind="digest", key__startswith=f"digest:{user.pk}:")
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        since = parse_datetime((previous.context or {}).get("until", "")) if previous else None
+        since = max(since or now - timedelta(days=1), horizon)
+        rows = _digest_rows(user, since=since, until=now)
+        if not rows:
+            continue
+        if outbox.queue(
+            kind="digest",
+            key=key,
+            to=user.email,
+            language=staff_language(user),
+            context={
+                "user_id": user.pk,
+                "since": since.isoformat(),
+                "until": now.isoformat(),
+                "gesprekken": rows,
+            },
+        ):
+            queued += 1
+    return queued
+
+
+@shared_task(ignore_result=True)
+def purge_personal_data() -> dict:
+    """The daily retention purge: anonymise registrations and delete interest records
+    GESPREKKEN_RETENTION_DAYS after their gesprek (services.purge_personal_data)."""
+    # Imported late, as above.
+    from . import services
+
+    result = services.purge_personal_data()
+    logger.info(
+        "retention purge: %s registrations anonymised, %s interests deleted",
+        result.anonymised,
+        result.interests_deleted,
+    )
+    return {"anonymised": result.anonymised, "interests_deleted": result.interests_deleted}

@@ -16,6 +16,9 @@ urlpatterns = [
     path("aanmelding/<int:pk>/<str:token>/annuleer/", views.cancel, name="cancel"),
     path("aanmelding/<int:pk>/<str:token>/agenda.ics", views.ics, name="ics"),
     path("aanmelding/<int:pk>/<str:token>/taal/", views.change_language, name="language"),
+    path("aanmelding/<int:pk>/<str:token>/gegevens.json", views.export_data, name="export"),
+    path("aanmelding/<int:pk>/<str:token>/verwijder/", views.erase, name="erase"),
+    path("aanmelding/verwijderd/", views.erased, name="erased"),
     path(
         "interesse/<int:pk>/<str:token>/bevestig/", views.interest_confirm, name="interest_confirm"
     ),

@@ -8,9 +8,9 @@ subclasses whose text is meant for the resident.
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -398,3 +398,40 @@ def privacy(request):
         "contact_email": settings.GESPREKKEN_PRIVACY_EMAIL,
     }
     return render(request, "gesprekken/privacy.html", context)
+
+
+# --- Privacy: download or delete your details (the personal link proves who you are) ------
+
+
+@never_cache
+@require_GET
+def export_data(request, pk, token):
+    """The resident's details as a JSON download (AVG: the rights of access and portability)."""
+    aanmelding = _aanmelding_or_404(pk, token)
+    data = services.export_personal_data(aanmelding=aanmelding)
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = 'attachment; filename="buurtgesprek-mijn-gegevens.json"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def erase(request, pk, token):
+    """Delete your details: a page with one button; the POST anonymises (and cancels)."""
+    aanmelding = _aanmelding_or_404(pk, token)
+    if request.method == "GET":
+        context = {
+            "aanmelding": aanmelding,
+            "gesprek": aanmelding.gesprek,
+            "will_cancel": aanmelding.status in CANCELLABLE
+            and aanmelding.gesprek.starts_at > timezone.now(),
+        }
+        return render(request, "gesprekken/erase.html", context)
+    services.erase_registration(aanmelding=aanmelding)
+    return redirect("gesprekken:erased")
+
+
+@require_GET
+def erased(request):
+    context = {"contact_email": settings.GESPREKKEN_PRIVACY_EMAIL}
+    return render(request, "gesprekken/erased.html", context)

@@ -15,6 +15,7 @@ from celery._state import _set_task_join_will_block
 from django.conf import settings as django_settings
 
 from buurtgesprek.celery import app as celery_app
+from dekking import geo
 from tests.gemeenten.factories import (
     BuurtFactory,
     GemeenteFactory,
@@ -76,6 +77,20 @@ def _eager_celery(request):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_coverage(settings):
+    """Coverage numbers computed per request and the map projected anew for every test.
+
+    Both caches outlive a test: the map's lives in the process, and the database cache
+    table is not emptied between transactional (browser) tests. Tests that are about
+    caching turn it back on themselves.
+    """
+    settings.DEKKING_CACHE_SECONDS = 0
+    geo.clear_cache()
+    yield
+    geo.clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -96,4 +111,71 @@ def utrecht(db):
     PostcodegebiedFactory(pc4="3533", gemeente=gemeente)
     return SimpleNamespace(
         provincie=provincie, gemeente=gemeente, wijken=[west, binnenstad], buurten=buurten
+    )
+
+
+# --- The staff cast (facilitators, coordinators) -------------------------------------
+
+
+def _gemeente_with_buurten(code: str, name: str):
+    gemeente = GemeenteFactory(code=code, name=name)
+    wijk = WijkFactory(gemeente=gemeente, name=f"Wijk Centrum {name}")
+    buurten = [
+        BuurtFactory(wijk=wijk, name=f"Oude Haven {name}"),
+        BuurtFactory(wijk=wijk, name=f"Nieuwe Markt {name}"),
+    ]
+    return gemeente, wijk, buurten
+
+
+@pytest.fixture
+def cast(db):
+    """Everyone the staff tests need, around two gemeenten A and B.
+
+    gemeente_a / gemeente_b (GM9101 Aadorp, GM9102 Beekdal), each with one wijk
+    (wijk_a / wijk_b) and two buurten (buurten_a / buurten_b; buurt_a = buurten_a[0]).
+    facilitator, co_facilitator: serve A. outsider_facilitator: serves B.
+    coordinator: municipal coordinator of A. outsider_coordinator: of B.
+    national: national coordinator (every gemeente, aggregates only).
+    Every user has a verified e-mail address and a TOTP authenticator, so the staff
+    decorators let them in; `cast.login(client, user)` logs one in (no second factor asked).
+    Users are returned as User objects; the Facilitator profiles are `user.facilitator`.
+    """
+    from tests.facilitators.factories import FacilitatorFactory, RolFactory, UserFactory
+
+    gemeente_a, wijk_a, buurten_a = _gemeente_with_buurten("GM9101", "Aadorp")
+    gemeente_b, wijk_b, buurten_b = _gemeente_with_buurten("GM9102", "Beekdal")
+
+    def facilitator(username, gemeente):
+        return FacilitatorFactory(
+            user=UserFactory(username=username, totp=True), gemeenten=[gemeente]
+        ).user
+
+    def coordinator(username, gemeente=None):
+        user = UserFactory(username=username, totp=True)
+        if gemeente is None:
+            RolFactory(user=user, landelijk=True)
+        else:
+            RolFactory(user=user, gemeente=gemeente)
+        return user
+
+    def login(client, user):
+        client.force_login(user)
+        return client
+
+    return SimpleNamespace(
+        gemeente_a=gemeente_a,
+        gemeente_b=gemeente_b,
+        wijk_a=wijk_a,
+        wijk_b=wijk_b,
+        buurten_a=buurten_a,
+        buurten_b=buurten_b,
+        buurt_a=buurten_a[0],
+        buurt_b=buurten_b[0],
+        facilitator=facilitator("facilitator", gemeente_a),
+        co_facilitator=facilitator("co_facilitator", gemeente_a),
+        outsider_facilitator=facilitator("outsider_facilitator", gemeente_b),
+        coordinator=coordinator("coordinator", gemeente_a),
+        outsider_coordinator=coordinator("outsider_coordinator", gemeente_b),
+        national=coordinator("national"),
+        login=login,
     )

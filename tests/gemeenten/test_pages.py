@@ -180,9 +180,7 @@ def test_postcode_page_in_dutch(client, utrecht):
 
 
 def test_postcode_page_in_english(client, utrecht):
-    response = client.get(
-        reverse("postcode"), {"postcode": "3511ab"}, HTTP_ACCEPT_LANGUAGE="en"
-    )
+    response = client.get(reverse("postcode"), {"postcode": "3511ab"}, HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert "3511 AB is in Utrecht" in response.text

@@ -3,6 +3,10 @@
 `--scale small` (used by `make run`): a handful of staff log-ins and a few dozen
 gesprekken in the big cities, some full, some with a waiting list, some held.
 Run it again and it changes nothing: everything is keyed by fixed names.
+
+`--scale national` (for `make bench`): the small demo plus about 100,000 gesprekken and
+1,000,000 aanmeldingen over every gemeente, in bulk; see dekking/seed_national.py.
+`--gesprekken N` seeds a smaller slice.
 """
 
 import random
@@ -10,21 +14,27 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from facilitators.models import Facilitator, Organisatie, Rol
 from gemeenten.models import Buurt, Gemeente
 from gesprekken.models import Aanmelding, Gesprek, Thema
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DEMO_PASSWORD = "buurtgesprek-demo"  # noqa: S105 - printed on purpose, local demo only
 DEMO_USERS = [
-    # (e-mail, first name, is_superuser)
-    ("landelijk@demo.buurtgesprek.nl", "Noor", True),
-    ("begeleider@demo.buurtgesprek.nl", "Sanne", False),
+    # (e-mail, first name, is_superuser, role as printed)
+    ("landelijk@demo.buurtgesprek.nl", "Noor", True, "national coordinator, admin"),
+    ("begeleider@demo.buurtgesprek.nl", "Sanne", False, "facilitator in the demo gemeenten"),
+    ("coordinator.utrecht@demo.buurtgesprek.nl", "Daan", False, "municipal coordinator, Utrecht"),
 ]
+NATIONAL, FACILITATOR, COORDINATOR = (user[0] for user in DEMO_USERS)
+DEMO_ORGANISATIE = ("Buurtwerk Demo", Organisatie.Kind.WELZIJN)
+COORDINATOR_GEMEENTE = "GM0344"
 THEMES = [
     "Wonen en betaalbaarheid",
     "Zorg en werk in de buurt",
@@ -41,7 +51,9 @@ class Command(BaseCommand):
     help = "Load deterministic demo data (staff log-ins and gesprekken) over the real geography."
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", choices=["small"], default="small")
+        parser.add_argument("--scale", choices=["small", "national"], default="small")
+        # --scale national: how many gesprekken (default 100,000; the tests seed a few hundred).
+        parser.add_argument("--gesprekken", type=int, default=None)
         parser.add_argument("--seed", type=int, default=2026)
 
     def handle(self, *args, scale, seed, **options):
@@ -50,17 +62,34 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             users = self._users()
-            created = self._gesprekken(rng, users[1])
+            self._roles(users)
+            created = self._gesprekken(rng, users[FACILITATOR])
+        if scale == "national":
+            # Bulk activity over every gemeente (COPY on PostgreSQL): dekking/seed_national.py.
+            from dekking.seed_national import run_from_command
+
+            run_from_command(self, seed=seed, gesprekken=options.get("gesprekken"))
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new gesprekken)."))
         self.stdout.write("Demo log-ins (local demo only):")
-        for email, first_name, is_superuser in DEMO_USERS:
-            role = "national coordinator, admin" if is_superuser else "facilitator"
+        for email, first_name, _is_superuser, role in DEMO_USERS:
             self.stdout.write(f"  {email} / {DEMO_PASSWORD}  ({first_name}, {role})")
+        if settings.STAFF_MFA_REQUIRED:
+            self.stdout.write(
+                "Staff pages first ask these log-ins to set up an authenticator app "
+                "(STAFF_MFA_REQUIRED is on)."
+            )
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    "These demo log-ins skip the second factor: STAFF_MFA_REQUIRED=0 "
+                    "(local demo only; production always asks for it)."
+                )
+            )
 
-    def _users(self):
+    def _users(self) -> dict:
         User = get_user_model()
-        users = []
-        for email, first_name, is_superuser in DEMO_USERS:
+        users = {}
+        for email, first_name, is_superuser, _role in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 username=email,
                 defaults={
@@ -74,8 +103,26 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
                 EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-            users.append(user)
+            users[email] = user
         return users
+
+    def _roles(self, users: dict) -> None:
+        """A Facilitator profile serving the demo gemeenten; a national and a municipal role."""
+        organisatie, _created = Organisatie.objects.get_or_create(
+            name=DEMO_ORGANISATIE[0], defaults={"kind": DEMO_ORGANISATIE[1]}
+        )
+        facilitator, _created = Facilitator.objects.get_or_create(
+            user=users[FACILITATOR],
+            defaults={"training_done": True, "languages": ["nl", "en"]},
+        )
+        facilitator.gemeenten.add(*Gemeente.objects.filter(code__in=DEMO_GEMEENTEN))
+        facilitator.organisaties.add(organisatie)
+        Rol.objects.get_or_create(user=users[NATIONAL], kind=Rol.Kind.LANDELIJK, gemeente=None)
+        Rol.objects.get_or_create(
+            user=users[COORDINATOR],
+            kind=Rol.Kind.GEMEENTE,
+            gemeente=Gemeente.objects.get(code=COORDINATOR_GEMEENTE),
+        )
 
     def _gesprekken(self, rng: random.Random, facilitator) -> int:
         if Gesprek.objects.filter(facilitator=facilitator).exists():

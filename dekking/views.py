@@ -1,0 +1,326 @@
+"""Coverage pages: the national and municipal dashboards, the public map and open data.
+
+Coordinators see aggregates only; nothing here shows a resident. The national dashboard is
+for national coordinators, a municipal one for whoever coordinates that gemeente (national
+coordinators too); anyone else gets 404. The public page and open data need no login and
+suppress small numbers of participants.
+
+The numbers are computed by dekking/queries.py in a fixed number of queries, and kept in
+Django's cache for DEKKING_CACHE_SECONDS (default 300) per page and filter: at national
+scale a computation reads the whole activity table, and five minutes' delay is fine for
+coverage figures. With 0 nothing is cached.
+"""
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from facilitators.access import coordinated_gemeenten
+from facilitators.decorators import coordinator_required
+
+from . import exports, geo, queries
+from .charts import trend_chart
+from .forms import CoverageFilterForm
+
+logger = logging.getLogger(__name__)
+CACHE_VERSION = 1
+
+
+def cached(name: str, scope: queries.Scope, compute):
+    """compute(), or its result from the cache when it was computed recently.
+
+    A cache hit costs one query (the database cache); a miss runs compute() and stores it.
+    """
+    seconds = settings.DEKKING_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    key = f"dekking:{CACHE_VERSION}:{name}:{hashlib.sha256(repr(scope).encode()).hexdigest()[:32]}"
+    try:
+        value = cache.get(key)
+    except Exception:  # a broken cache must not take the dashboards down
+        logger.exception("Reading the coverage cache failed")
+        value = None
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, seconds)
+        except Exception:
+            logger.exception("Writing the coverage cache failed")
+    return value
+
+
+def staff_label(row) -> str:
+    return _(
+        "%(name)s: %(held)s held, %(planned)s planned, %(reached)s of %(buurten)s "
+        "neighbourhoods reached, %(participants)s participants"
+    ) % {
+        "name": row.name,
+        "held": intcomma(row.held),
+        "planned": intcomma(row.planned),
+        "reached": intcomma(row.buurten_held),
+        "buurten": intcomma(row.buurten),
+        "participants": intcomma(row.participants),
+    }
+
+
+def public_label(row) -> str:
+    participants = row.participants_published
+    return _(
+        "%(name)s: %(held)s held, %(planned)s planned, %(reached)s of %(buurten)s "
+        "neighbourhoods reached, %(participants)s participants"
+    ) % {
+        "name": row.name,
+        "held": intcomma(row.held),
+        "planned": intcomma(row.planned),
+        "reached": intcomma(row.buurten_held),
+        "buurten": intcomma(row.buurten),
+        "participants": _("fewer than 5") if participants is None else intcomma(participants),
+    }
+
+
+def bucket_labels() -> dict[str, str]:
+    return {
+        queries.Bucket.NONE: _("Nothing held or planned"),
+        queries.Bucket.PLANNED: _("Planned, not held yet"),
+        queries.Bucket.HELD: _("Held in fewer than half of its neighbourhoods"),
+        queries.Bucket.WIDE: _("Held in half of its neighbourhoods or more"),
+    }
+
+
+def legend(rows) -> list[tuple[str, str, int]]:
+    """(bucket, label, how many rows) for the map's legend."""
+    counts = {bucket: 0 for bucket in queries.Bucket.ORDER}
+    for row in rows:
+        counts[row.bucket] += 1
+    labels = bucket_labels()
+    return [(bucket, labels[bucket], counts[bucket]) for bucket in queries.Bucket.ORDER]
+
+
+def buurt_labels() -> dict[str, str]:
+    held = _("Held")
+    return {
+        queries.Bucket.NONE: _("Nothing held or planned"),
+        queries.Bucket.PLANNED: _("Planned, not held yet"),
+        queries.Bucket.HELD: held,
+        queries.Bucket.WIDE: held,
+    }
+
+
+def _of(whole: int, planned: int | None = None) -> str:
+    text = _("of %(whole)s") % {"whole": intcomma(whole)}
+    if planned is not None:
+        text += "; " + _("%(planned)s with plans") % {"planned": intcomma(planned)}
+    return text
+
+
+def national_tiles(totals: queries.Totals) -> list[dict]:
+    return [
+        {
+            "label": _("Municipalities reached"),
+            "value": totals.gemeenten_held,
+            "detail": _of(totals.gemeenten, totals.gemeenten_planned),
+        },
+        {
+            "label": _("Neighbourhoods reached"),
+            "value": totals.buurten_held,
+            "detail": _of(totals.buurten, totals.buurten_planned),
+        },
+        {"label": _("Residents who took part"), "value": totals.participants},
+        {"label": _("Conversations held"), "value": totals.held},
+        {"label": _("Conversations planned"), "value": totals.planned},
+        {"label": _("Facilitators active"), "value": totals.facilitators},
+    ]
+
+
+def gemeente_tiles(data: queries.GemeenteData) -> list[dict]:
+    totals, wijken = data.detail.totals, data.detail.wijken
+    return [
+        {
+            "label": _("Districts reached"),
+            "value": sum(1 for wijk in wijken if wijk.held),
+            "detail": _of(len(wijken)),
+        },
+        {
+            "label": _("Neighbourhoods reached"),
+            "value": totals.buurten_held,
+            "detail": _of(totals.buurten, totals.buurten_planned),
+        },
+        {"label": _("Residents who took part"), "value": totals.participants},
+        {"label": _("Conversations held"), "value": totals.held},
+        {"label": _("Conversations planned"), "value": totals.planned},
+        {"label": _("Facilitators active"), "value": totals.facilitators},
+        {
+            "label": _("Residents waiting for a conversation"),
+            "value": sum(wijk.open_interest for wijk in wijken),
+        },
+    ]
+
+
+@require_GET
+@coordinator_required
+def national(request):
+    """The national dashboard: tiles, map, provinces, trend, themes, demand; CSV exports."""
+    if not request.staff_roles.is_national:
+        raise Http404
+    form = CoverageFilterForm(request.GET or None)
+    scope, now = form.scope(), timezone.now()
+    if export := request.GET.get("export"):
+        return national_export(export, scope, now)
+    data = cached("national", scope, lambda: queries.national_data(scope, now))
+    return render(request, "dekking/national.html", national_context(form, scope, data))
+
+
+def national_context(form, scope: queries.Scope, data: queries.NationalData) -> dict:
+    coverage = data.coverage
+    return {
+        "form": form,
+        "scope": scope,
+        "data": data,
+        "totals": coverage.totals,
+        "tiles": national_tiles(coverage.totals),
+        "legend": legend(coverage.gemeenten),
+        "bucket_labels": bucket_labels(),
+        "provincies": [(p, p.participants) for p in coverage.provincies],
+        # The municipal dashboards' URL up to the code: one reverse() instead of 342.
+        "gemeente_url": reverse("dekking:gemeente", args=["GM0000"]).removesuffix("GM0000/"),
+        "map": geo.render_map(
+            coverage.gemeenten,
+            title=_("Map of the municipalities by coverage"),
+            label=staff_label,
+            zoom=bool(scope.provincie),
+        ),
+        "trend_chart": trend_chart(data.trend),
+    }
+
+
+def national_export(export: str, scope: queries.Scope, now):
+    suffix = exports.scope_suffix(scope)
+    if export == "themes":
+        table = exports.themes_table(queries.themes_discussed(scope, now))
+    elif export == "demand":
+        table = exports.demand_table(queries.demand_without_supply(scope, now))
+    elif export in ("gemeenten", "provincies", "trend"):
+        data = cached("national", scope, lambda: queries.national_data(scope, now))
+        table = {
+            "gemeenten": lambda: exports.gemeenten_table(data.coverage.gemeenten),
+            "provincies": lambda: exports.provincies_table(data.coverage.provincies),
+            "trend": lambda: exports.trend_table(data.trend),
+        }[export]()
+    else:
+        raise Http404
+    return exports.csv_response(f"dekking-{export}{suffix}.csv", *table)
+
+
+@require_GET
+@coordinator_required
+def mine(request):
+    """The gemeenten I coordinate, each linking to its dashboard (straight there if one)."""
+    gemeenten = list(coordinated_gemeenten(request.user).order_by("name"))
+    if len(gemeenten) == 1:
+        return redirect("dekking:gemeente", code=gemeenten[0].code)
+    return render(
+        request,
+        "dekking/mine.html",
+        {"gemeenten": gemeenten, "is_national": request.staff_roles.is_national},
+    )
+
+
+@require_GET
+@coordinator_required
+def gemeente(request, code):
+    """One gemeente's dashboard, per wijk and buurt, for its coordinators (404 for others)."""
+    gemeente = get_object_or_404(
+        coordinated_gemeenten(request.user).select_related("provincie"), code=code
+    )
+    form = CoverageFilterForm(request.GET or None, with_provincie=False)
+    scope, now = form.scope(gemeente=gemeente.code), timezone.now()
+    if export := request.GET.get("export"):
+        return gemeente_export(export, gemeente, scope, now)
+    data = cached("gemeente", scope, lambda: queries.gemeente_data(scope, now))
+    context = {
+        "gemeente": gemeente,
+        "form": form,
+        "data": data,
+        "totals": data.detail.totals,
+        "tiles": gemeente_tiles(data),
+        "bucket_labels": buurt_labels(),
+        "trend_chart": trend_chart(data.trend),
+        "is_national": request.staff_roles.is_national,
+    }
+    return render(request, "dekking/gemeente.html", context)
+
+
+def gemeente_export(export: str, gemeente, scope: queries.Scope, now):
+    name = f"dekking-{gemeente.code}-{export}{exports.scope_suffix(scope)}.csv"
+    if export == "themes":
+        return exports.csv_response(
+            name, *exports.themes_table(queries.themes_discussed(scope, now))
+        )
+    if export == "demand":
+        return exports.csv_response(
+            name, *exports.demand_table(queries.demand_without_supply(scope, now))
+        )
+    if export not in ("wijken", "buurten", "trend", "load"):
+        raise Http404
+    data = cached("gemeente", scope, lambda: queries.gemeente_data(scope, now))
+    table = {
+        "wijken": lambda: exports.wijken_table(data.detail.wijken),
+        "buurten": lambda: exports.buurten_table(data.detail.wijken),
+        "trend": lambda: exports.trend_table(data.trend),
+        "load": lambda: exports.load_table(data.months, data.load),
+    }[export]()
+    return exports.csv_response(name, *table)
+
+
+def public_coverage(now):
+    """(coverage over all time, when it was computed): the public page and open data."""
+    return cached("public", queries.Scope(), lambda: (queries.coverage(queries.Scope(), now), now))
+
+
+@require_GET
+def public(request):
+    """The public coverage page: "conversations in N of 342 gemeenten", map, provinces."""
+    coverage, computed_at = public_coverage(timezone.now())
+    return render(request, "dekking/public.html", public_context(coverage, computed_at))
+
+
+def public_context(coverage: queries.Coverage, computed_at) -> dict:
+    return {
+        "coverage": coverage,
+        "computed_at": computed_at,
+        "totals": coverage.totals,
+        "legend": legend(coverage.gemeenten),
+        "bucket_labels": bucket_labels(),
+        "published": exports.open_data_totals(coverage, exports.open_data_rows(coverage)),
+        # Province participants add up the published (unsuppressed) numbers only.
+        "provincies": [
+            (provincie, sum(row.participants_published or 0 for row in provincie.children))
+            for provincie in coverage.provincies
+        ],
+        "map": geo.render_map(
+            coverage.gemeenten,
+            title=_("Map of the municipalities by coverage"),
+            label=public_label,
+        ),
+    }
+
+
+@require_GET
+def open_data_json(request):
+    coverage, computed_at = public_coverage(timezone.now())
+    return exports.open_data_json(coverage, generated_at=computed_at)
+
+
+@require_GET
+def open_data_csv(request):
+    coverage, _computed_at = public_coverage(timezone.now())
+    return exports.open_data_csv(coverage)

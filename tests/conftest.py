@@ -90,6 +90,14 @@ def _fresh_coverage(settings):
     geo.clear_cache()
 
 
+@pytest.fixture
+def admin_user(db):
+    """pytest-django's superuser, with the second factor the admin demands of staff."""
+    from tests.facilitators.factories import UserFactory
+
+    return UserFactory(username="admin", is_staff=True, is_superuser=True, totp=True)
+
+
 @pytest.fixture(autouse=True)
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -63,3 +63,43 @@ def test_anonymous_visitors_are_sent_to_the_admin_login(client, db):
     UserFactory()
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
+
+
+def test_a_national_coordinator_manages_organisations_roles_and_themes_without_being_staff(
+    client, cast
+):
+    assert not cast.national.is_staff
+    client.force_login(cast.national)
+    assert client.get(reverse("admin:index")).status_code == 200
+    for model in MODELS:
+        assert client.get(reverse(f"admin:facilitators_{model}_changelist")).status_code == 200
+    assert client.get(reverse("admin:gesprekken_thema_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("model", ["aanmelding", "interesse", "bericht"])
+def test_a_national_coordinator_never_sees_residents_in_the_admin(client, cast, model):
+    client.force_login(cast.national)
+    assert client.get(reverse(f"admin:gesprekken_{model}_changelist")).status_code == 403
+
+
+def test_a_municipal_coordinator_or_facilitator_is_not_let_into_the_admin(client, cast):
+    for user in (cast.coordinator, cast.facilitator):
+        client.force_login(user)
+        response = client.get(reverse("admin:index"), follow=True)
+        assert response.status_code == 403
+
+
+def test_the_admin_log_in_is_allauths_not_a_password_only_form(client):
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
+    assert "next=/admin/" in response.redirect_chain[-1][0]
+
+
+def test_staff_without_a_second_factor_are_sent_to_set_one_up(client, db):
+    user = UserFactory(totp=False)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client.force_login(user)
+    response = client.get(reverse("admin:index"), follow=True)
+    # allauth then asks for the password again before an authenticator can be added.
+    assert reverse("mfa_activate_totp") in [url for url, _ in response.redirect_chain]

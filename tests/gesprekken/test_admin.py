@@ -4,7 +4,6 @@ call off, registrations and e-mails are read-only, and no e-mail address is list
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,9 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client):
-    user = get_user_model().objects.create_superuser("beheer", "beheer@example.org", "x")
-    client.force_login(user)
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
     return client
 
 

@@ -52,6 +52,23 @@ def sweep_outbox() -> int:
     return outbox.sweep()
 
 
+def _queue_once_each(kind: str, due) -> int:
+    """Queue mail `kind` for every registration in `due`; the key `<kind>:<pk>` makes
+    it once per person, however often beat finds them. Returns how many were new."""
+    queued = 0
+    for aanmelding in due.iterator():
+        if outbox.queue(
+            kind=kind,
+            key=f"{kind}:{aanmelding.pk}",
+            to=aanmelding.email,
+            language=aanmelding.language,
+            aanmelding=aanmelding,
+            gesprek=aanmelding.gesprek,
+        ):
+            queued += 1
+    return queued
+
+
 @shared_task(ignore_result=True)
 def send_due_reminders() -> int:
     """Queue the reminder for every confirmed seat in a gesprek starting soon; once each.
@@ -71,18 +88,7 @@ def send_due_reminders() -> int:
         .exclude(berichten__kind="herinnering")
         .select_related("gesprek")
     )
-    queued = 0
-    for aanmelding in due.iterator():
-        if outbox.queue(
-            kind="herinnering",
-            key=f"herinnering:{aanmelding.pk}",
-            to=aanmelding.email,
-            language=aanmelding.language,
-            aanmelding=aanmelding,
-            gesprek=aanmelding.gesprek,
-        ):
-            queued += 1
-    return queued
+    return _queue_once_each("herinnering", due)
 
 
 @shared_task(ignore_result=True)
@@ -104,18 +110,7 @@ def send_thanks() -> int:
         .exclude(berichten__kind="bedankt")
         .select_related("gesprek")
     )
-    queued = 0
-    for aanmelding in due.iterator():
-        if outbox.queue(
-            kind="bedankt",
-            key=f"bedankt:{aanmelding.pk}",
-            to=aanmelding.email,
-            language=aanmelding.language,
-            aanmelding=aanmelding,
-            gesprek=aanmelding.gesprek,
-        ):
-            queued += 1
-    return queued
+    return _queue_once_each("bedankt", due)
 
 
 @shared_task(ignore_result=True)

@@ -17,7 +17,7 @@ from gemeenten.models import Buurt, Gemeente
 
 from ..forms import ResidentForm, has_control_characters
 from ..models import Gesprek, Thema
-from ..services import AMSTERDAM, MAX_GROUP_SIZE, MAX_SERIES_WEEKS, MIN_GROUP_SIZE
+from ..services import AMSTERDAM, MAX_GROUP_SIZE, MAX_SERIES_WEEKS, MIN_GROUP_SIZE, PLAN_FIELDS
 
 # A tag or comment start: the text is shown escaped anyway, but markup in a flyer or
 # an e-mail is never what a facilitator meant.
@@ -289,23 +289,9 @@ class GesprekForm(ResidentForm):
 
     def gesprek_fields(self) -> dict:
         """The cleaned values as services.plan_gesprek / replan_gesprek take them."""
-        data = self.cleaned_data
-        names = [
-            "format",
-            "street",
-            "place",
-            "route",
-            "video_url",
-            "starts_at",
-            "ends_at",
-            "min_participants",
-            "max_participants",
-            "co_facilitator",
-            "thema",
-            "language",
-            "accessibility_notes",
-        ]
-        return {name: data[name] for name in names if name in data}
+        # The buurt is chosen apart (per served gemeente), the rest as the service names it.
+        fields = PLAN_FIELDS - {"buurt"}
+        return {name: value for name, value in self.cleaned_data.items() if name in fields}
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show a service's ValidationError on the fields it is about."""

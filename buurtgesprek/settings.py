@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "buurtgesprek.middleware.RejectNulInPathMiddleware",
 ]
 
 ROOT_URLCONF = "buurtgesprek.urls"

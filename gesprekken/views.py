@@ -329,7 +329,8 @@ def change_language(request, pk, token):
 @require_http_methods(["GET", "POST"])
 def resend(request):
     """'Lost your link?': always the same answer, whether or not the address is known."""
-    form = ResendLinkForm(request.POST or None)
+    # A POST without any field is a bound, invalid form too (`request.POST or None` is not).
+    form = ResendLinkForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         address = ratelimit.client_ip(request)
         if not ratelimit.hit(scope="resend_ip", action="resend", value=address):

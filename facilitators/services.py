@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from gemeenten.models import Gemeente
 
-from .access import coordinated_gemeenten
-from .models import Facilitator, Organisatie, Rol, Uitnodiging
+from .access import coordinated_gemeenten, is_national_coordinator
+from .models import Facilitator, Organisatie, Rol, Uitnodiging, _new_token
 
 logger = logging.getLogger(__name__)
 
@@ -168,3 +168,106 @@ def deactivate_facilitator(*, coordinator, facilitator: Facilitator) -> bool:
         user.is_active = False
         user.save(update_fields=["is_active"])
     return True
+
+
+def erased_placeholder(user) -> str:
+    """The username and e-mail address an erased staff account is left with."""
+    return f"verwijderd-{user.pk}@invalid"
+
+
+def can_erase_facilitator(*, by, facilitator: Facilitator) -> bool:
+    """Whether `by` may erase this facilitator's account (see erase_facilitator)."""
+    if not by.is_authenticated or by.pk == facilitator.user_id:
+        return False
+    if is_national_coordinator(by):
+        return True
+    coordinated = coordinated_gemeenten(by)
+    served = facilitator.gemeenten.all()
+    return (
+        served.filter(pk__in=coordinated).exists()
+        and not served.exclude(pk__in=coordinated).exists()
+        # Another coordinator's account is for a national coordinator to erase.
+        and not Rol.objects.filter(user_id=facilitator.user_id).exists()
+    )
+
+
+def _end_sessions(user) -> None:
+    """Delete the stored sessions of `user` (database sessions, the default engine)."""
+    from django.contrib.auth import SESSION_KEY  # noqa: PLC0415
+    from django.contrib.sessions.models import Session  # noqa: PLC0415
+
+    ended = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if str(session.get_decoded().get(SESSION_KEY)) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=ended).delete()
+
+
+def erase_facilitator(*, by, facilitator: Facilitator) -> None:
+    """Deactivate a facilitator's account and remove their personal data (issue 7).
+
+    Allowed only when `by` coordinates every gemeente the facilitator serves (so no other
+    coordinator still relies on them), or is a national coordinator; otherwise
+    InvitationError, as deactivate_facilitator. Nobody erases their own account here, and
+    a facilitator who also holds a coordinator role is erased by a national coordinator.
+
+    The user row stays (Gesprek.facilitator is PROTECT, Verslag.written_by points at it):
+    their gesprekken and reports keep counting, without a name. Name emptied, username and
+    e-mail address replaced by verwijderd-<pk>@invalid, password unusable, allauth
+    addresses and second-factor authenticators deleted, their sessions ended; the
+    profile loses its gemeenten, organisations and languages, and gets a new calendar
+    token (the old feed URL stops working). Invitations to their address keep the
+    placeholder instead. Running it twice changes nothing more.
+    """
+    from allauth.account.models import EmailAddress  # noqa: PLC0415 (app registry)
+    from allauth.mfa.models import Authenticator  # noqa: PLC0415 (app registry)
+
+    if not can_erase_facilitator(by=by, facilitator=facilitator):
+        raise InvitationError(
+            _(
+                "You can only erase facilitators who work only in your municipalities. "
+                "Ask a national coordinator."
+            )
+        )
+    with transaction.atomic():
+        facilitator = (
+            Facilitator.objects.select_for_update().select_related("user").get(pk=facilitator.pk)
+        )
+        user = facilitator.user
+        old_email = user.email
+        placeholder = erased_placeholder(user)
+
+        facilitator.gemeenten.clear()
+        facilitator.organisaties.clear()
+        facilitator.languages = []
+        facilitator.calendar_token = _new_token()
+        facilitator.save(update_fields=["languages", "calendar_token"])
+
+        EmailAddress.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        Rol.objects.filter(user=user).delete()
+        # The open one first, so two invitations never share the placeholder while open.
+        invitations = Uitnodiging.objects.filter(accepted_by=user)
+        if old_email:
+            invitations = invitations | Uitnodiging.objects.filter(email__iexact=old_email)
+        invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        invitations.update(email=placeholder)
+
+        user.first_name = ""
+        user.last_name = ""
+        user.username = placeholder
+        user.email = placeholder
+        user.is_active = False
+        user.is_staff = False
+        user.is_superuser = False
+        # A new (unusable) password hash also changes the session auth hash, so a session
+        # that survived below would no longer log anyone in.
+        user.set_unusable_password()
+        user.save()
+        user.groups.clear()
+        user.user_permissions.clear()
+        _end_sessions(user)
+    logger.info("Staff account %s erased by user %s", user.pk, by.pk)

@@ -7,7 +7,7 @@ never residents' data.
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,10 +17,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import services
-from .access import coordinated_gemeenten
+from .access import coordinated_gemeenten, is_national_coordinator
 from .decorators import coordinator_required
 from .forms import InviteForm, current_language
-from .models import Facilitator, Uitnodiging
+from .models import Facilitator, Rol, Uitnodiging
 
 
 @require_GET
@@ -32,6 +32,16 @@ def index(request):
         Facilitator.objects.filter(gemeenten__in=coordinated, user__is_active=True)
         .distinct()
         .select_related("user")
+        # May this coordinator erase them (services.can_erase_facilitator)? Not when they
+        # serve a gemeente outside mine or hold a coordinator role.
+        .annotate(
+            serves_elsewhere=Exists(
+                Facilitator.gemeenten.through.objects.filter(facilitator=OuterRef("pk")).exclude(
+                    gemeente__in=coordinated
+                )
+            ),
+            holds_role=Exists(Rol.objects.filter(user=OuterRef("user"))),
+        )
         .prefetch_related(
             "organisaties",
             # Only the gemeenten this coordinator coordinates, not the facilitator's others.
@@ -58,6 +68,43 @@ def deactivate(request, pk):
             _("%(name)s no longer works in your municipalities.") % {"name": name},
         )
     return redirect("coordinatie:index")
+
+
+@require_http_methods(["GET", "POST"])
+@coordinator_required
+def erase(request, pk):
+    """Erase a facilitator's account: a confirmation page (GET), then the erasure (POST)."""
+    if is_national_coordinator(request.user):
+        candidates = Facilitator.objects.all()
+    else:
+        candidates = Facilitator.objects.filter(
+            gemeenten__in=coordinated_gemeenten(request.user)
+        ).distinct()
+    facilitator = get_object_or_404(candidates.select_related("user"), pk=pk)
+    name = str(facilitator)
+    if not services.can_erase_facilitator(by=request.user, facilitator=facilitator):
+        messages.error(
+            request,
+            _(
+                "%(name)s also works for other coordinators, so you cannot erase their "
+                "account. Stop them in your municipalities, or ask a national coordinator."
+            )
+            % {"name": name},
+        )
+        return redirect("coordinatie:index")
+    if request.method == "POST":
+        try:
+            services.erase_facilitator(by=request.user, facilitator=facilitator)
+        except services.InvitationError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("The account of %(name)s is erased. Their gesprekken still count.")
+                % {"name": name},
+            )
+        return redirect("coordinatie:index")
+    return render(request, "coordinatie/erase.html", {"facilitator": facilitator})
 
 
 @require_http_methods(["GET", "POST"])

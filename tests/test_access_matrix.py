@@ -55,6 +55,7 @@ RESIDENT_EMAIL = "resident.verborgen@example.org"
 # Per URL name: its keyword arguments, for objects in gemeente A.
 URL_KWARGS = {
     "coordinatie:deactivate": {"pk": lambda w: w.cast.co_facilitator.facilitator.pk},
+    "coordinatie:erase": {"pk": lambda w: w.cast.co_facilitator.facilitator.pk},
     "coordinatie:revoke": {"pk": lambda w: w.uitnodiging.pk},
     "coordinatie:accept": {
         "pk": lambda w: w.uitnodiging.pk,

@@ -157,7 +157,9 @@ def test_a_link_that_is_no_longer_valid_answers_404(client, cast, state):
     invitation = make_invitation(cast)
     url = invitation.get_absolute_url()
     if state == "wrong token":
-        url = reverse("coordinatie:accept", args=[invitation.pk, "x" + invitation.token[1:]])
+        # Change the first character to a different one (a fixed "x" is no change 1 in 64 times).
+        wrong = ("y" if invitation.token[0] == "x" else "x") + invitation.token[1:]
+        url = reverse("coordinatie:accept", args=[invitation.pk, wrong])
     elif state == "expired":
         Uitnodiging.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     elif state == "revoked":

@@ -71,6 +71,7 @@ BY_URL = {
         "token": lambda w: w.interesse.token,
     },
     "coordinatie:deactivate": {"pk": lambda w: w.cast.co_facilitator.facilitator.pk},
+    "coordinatie:erase": {"pk": lambda w: w.cast.co_facilitator.facilitator.pk},
     "coordinatie:revoke": {"pk": lambda w: w.uitnodiging.pk},
     "coordinatie:accept": {
         "pk": lambda w: w.uitnodiging.pk,

@@ -1,9 +1,19 @@
-"""allauth adapter: staff accounts are created by invitation, never by open sign-up."""
+"""allauth adapter: staff accounts are created by invitation, never by open sign-up.
+
+allauth's own mails (address verification, password reset) go through the outbox of
+gesprekken (kind "allauth"): rendered here as allauth renders them, stored as a Bericht
+and sent with the same claim-once / retry / sweep path as every other mail.
+"""
+
+from uuid import uuid4
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django import forms
 from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from facilitators import services
@@ -16,6 +26,40 @@ FACILITATOR_HOME = "werkruimte:home"
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix, email, context):
+        """Render allauth's mail as allauth does, then queue it as a Bericht and send it.
+
+        It is sent right away (allauth's users wait for the link), through
+        outbox.deliver, so it is claimed once; a temporary SMTP failure leaves it for the
+        retry and the sweep instead of a server error. The task that queue enqueues after
+        commit then finds it sent and does nothing.
+        """
+        from gesprekken import outbox
+
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        message = self.render_mail(template_prefix, email, ctx)
+        html = ""
+        for content, mimetype in getattr(message, "alternatives", None) or []:
+            if mimetype == "text/html":
+                html = content
+                break
+        if getattr(message, "content_subtype", "plain") == "html":
+            # allauth sends an HTML-only message when there is no .txt template.
+            html, body = message.body, ""
+        else:
+            body = message.body
+        bericht = outbox.queue(
+            kind="allauth",
+            key=f"allauth:{template_prefix}:{uuid4()}"[:200],
+            to=email,
+            language=(translation.get_language() or settings.LANGUAGE_CODE)[:2],
+            context={"subject": message.subject, "body": body, "html": html},
+        )
+        if bericht is not None:
+            outbox.deliver(bericht.pk)
+
     def invitation(self, request):
         """The pending invitation remembered in this session (facilitators.views.accept)."""
         stored = request.session.get(INVITATION_SESSION_KEY) if request else None

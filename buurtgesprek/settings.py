@@ -132,6 +132,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 1
+# Password-reset links (allauth uses Django's token generator) live an hour, not 3 days.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
 # Staff join by invitation only (see the facilitators app); open sign-up stays closed.
 ACCOUNT_ADAPTER = "buurtgesprek.adapters.AccountAdapter"
 # The invited facilitator's sign-up form: their name, the invited address read-only.

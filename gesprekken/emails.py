@@ -43,6 +43,9 @@ KINDS = (
 # Kinds written to a facilitator, not to a resident: Bericht.context["user_id"] names
 # them, there is no aanmelding (see staff_context).
 STAFF_KINDS = ("verslag_herinnering", "digest")
+# allauth's own mails (verification, password reset), rendered by the account adapter
+# (buurtgesprek.adapters) and stored whole in Bericht.context: subject, body and html.
+ALLAUTH_KIND = "allauth"
 # Kinds that carry the calendar file, and which version of it.
 CALENDAR_KINDS = {"bevestigd", "gewijzigd", "afgelast"}
 # Kinds that may show the video link of an online gesprek (to confirmed seats only).
@@ -288,8 +291,42 @@ def staff_context(bericht: Bericht) -> dict:
     return context
 
 
+def _headers(bericht: Bericht) -> dict:
+    return {
+        # No out-of-office replies to a no-reply address (RFC 3834).
+        "Auto-Submitted": "auto-generated",
+        "Content-Language": _language(bericht),
+        "X-Buurtgesprek-Bericht": str(bericht.pk),
+    }
+
+
+def render_stored(bericht: Bericht) -> EmailMultiAlternatives:
+    """A mail rendered before it was queued (allauth's): from `Bericht.context`.
+
+    The subject is collapsed to one line here too, whatever was stored.
+    """
+    stored = bericht.context or {}
+    subject = one_line(str(stored.get("subject") or ""))
+    body = str(stored.get("body") or "")
+    html = str(stored.get("html") or "")
+    if not subject or not (body or html):
+        raise ValueError(f"bericht {bericht.pk} has no stored subject and body")
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[bericht.to],
+        headers=_headers(bericht),
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    return message
+
+
 def render(bericht: Bericht) -> EmailMultiAlternatives:
     """The e-mail for `bericht`: subject, plain text, HTML and, where it fits, the .ics."""
+    if bericht.kind == ALLAUTH_KIND:
+        return render_stored(bericht)
     if bericht.kind not in KINDS and bericht.kind not in STAFF_KINDS:
         raise ValueError(f"unknown e-mail kind {bericht.kind!r}")
     folder = f"emails/{bericht.kind}"
@@ -312,12 +349,7 @@ def render(bericht: Bericht) -> EmailMultiAlternatives:
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[bericht.to],
-        headers={
-            # No out-of-office replies to a no-reply address (RFC 3834).
-            "Auto-Submitted": "auto-generated",
-            "Content-Language": _language(bericht),
-            "X-Buurtgesprek-Bericht": str(bericht.pk),
-        },
+        headers=_headers(bericht),
     )
     message.attach_alternative(html, "text/html")
     if calendar is not None:

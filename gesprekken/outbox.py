@@ -224,6 +224,11 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     Bericht.objects.filter(pk=pk).exclude(status=Bericht.Status.SENT).update(
         status=Bericht.Status.SENT, sent_at=timezone.now(), claimed_at=None, last_error=""
     )
+    if bericht.kind == emails.ALLAUTH_KIND:
+        # allauth's stored mail holds a reset or confirmation link: keep no copy once sent.
+        Bericht.objects.filter(pk=pk, status=Bericht.Status.SENT).update(
+            context={"subject": (bericht.context or {}).get("subject", "")}
+        )
     logger.info("bericht %s (%s) sent", pk, bericht.kind)
     return "sent"
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from celery._state import _set_task_join_will_block
 from django.conf import settings as django_settings
+from hypothesis import settings as hypothesis_settings
 
 from buurtgesprek.celery import app as celery_app
 from dekking import geo
@@ -25,6 +26,12 @@ from tests.gemeenten.factories import (
 )
 
 CHROMIUM = "/usr/bin/chromium"
+
+# In CI the property tests run the same examples every time (and keep no example
+# database), so a landing is never decided by a lucky draw; locally they explore.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def require(condition: bool, reason: str) -> None:

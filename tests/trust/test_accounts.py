@@ -169,3 +169,8 @@ def test_a_verified_staff_account_gets_to_the_second_factor(staff):
     response = client.post(reverse("account_login"), {"login": KNOWN, "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_authenticate")
+
+
+def test_links_that_log_staff_in_or_reset_a_password_are_short_lived(settings):
+    assert settings.ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS <= 1
+    assert settings.PASSWORD_RESET_TIMEOUT <= 60 * 60

@@ -176,12 +176,23 @@ def test_sign_up_never_breaks_and_never_half_saves(site, data):
 def test_interest_never_breaks_and_never_half_saves(site, utrecht, data):
     buurt = utrecht.buurten[0]
     before = counts()
+    # Examples share the database: asking again with the same address (in any case) is
+    # answered with the open interest already there, not a second row.
+    email = data.get("email", "")
+    email = (email[-1] if isinstance(email, list) and email else email) or ""
+    email = str(email).strip()
+    asked_before = (
+        len(email) <= 254
+        and Interesse.objects.filter(
+            buurt=buurt, email__iexact=email, invited_at__isnull=True
+        ).exists()
+    )
     response = Client().post(reverse("gesprekken:interest", kwargs={"code": buurt.code}), data)
 
     assert response.status_code < 500
     if response.status_code == 302:
         assert response.url == buurt.get_absolute_url()
-        assert counts()[1] == before[1] + 1
+        assert counts()[1] == before[1] + (0 if asked_before else 1)
     else:
         assert_refused_with_a_message(response, "interest_form")
         assert counts() == before

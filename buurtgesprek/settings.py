@@ -84,7 +84,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------
 VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'buurtgesprek.sqlite3'}")
+    # An empty DATABASE_URL means the default too.
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'buurtgesprek.sqlite3'}"
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Server-side connection pooling through psycopg_pool; one pool per process.

@@ -38,7 +38,7 @@ from facilitators.access import served_gemeenten
 from facilitators.models import Facilitator
 from gemeenten.models import Buurt
 
-from . import outbox
+from . import emails, outbox
 from .models import Aanmelding, Bericht, Gesprek, Interesse, Verslag, new_short_code, new_token
 
 Status = Aanmelding.Status
@@ -1181,6 +1181,9 @@ def is_anonymised(aanmelding: Aanmelding) -> bool:
     return aanmelding.email.endswith(ANONYMISED_EMAIL_DOMAIN)
 
 
+ACCOUNT_MAIL_RETENTION = timedelta(days=7)
+
+
 @dataclass
 class PurgeResult:
     """What purge_personal_data did."""
@@ -1189,6 +1192,8 @@ class PurgeResult:
     anonymised: int
     # Interest records deleted (with their e-mails in the outbox).
     interests_deleted: int
+    # Staff account mails (allauth: verification, password reset) deleted from the outbox.
+    account_mails_deleted: int = 0
 
 
 # What the outbox shows for the mails of an anonymised registration.
@@ -1261,8 +1266,15 @@ def purge_personal_data(*, now: datetime | None = None) -> PurgeResult:
     )
     with transaction.atomic():
         _total, per_model = Interesse.objects.filter(expired_interest).delete()
+    # allauth's mails belong to no registration; their links expire within a day, so a
+    # week on, nothing in them is of use (a failed one may still hold its link).
+    account_mails, _ = Bericht.objects.filter(
+        kind=emails.ALLAUTH_KIND, created_at__lte=now - ACCOUNT_MAIL_RETENTION
+    ).delete()
     return PurgeResult(
-        anonymised=anonymised, interests_deleted=per_model.get(Interesse._meta.label, 0)
+        anonymised=anonymised,
+        interests_deleted=per_model.get(Interesse._meta.label, 0),
+        account_mails_deleted=account_mails,
     )
 
 

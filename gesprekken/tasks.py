@@ -7,6 +7,7 @@ so a moved or cancelled gesprek needs no task clean-up; their ledger keys make e
 go out once.
 """
 
+import dataclasses
 import logging
 from datetime import timedelta
 
@@ -276,8 +277,9 @@ def purge_personal_data() -> dict:
 
     result = services.purge_personal_data()
     logger.info(
-        "retention purge: %s registrations anonymised, %s interests deleted",
+        "retention purge: %s registrations anonymised, %s interests and %s account mails deleted",
         result.anonymised,
         result.interests_deleted,
+        result.account_mails_deleted,
     )
-    return {"anonymised": result.anonymised, "interests_deleted": result.interests_deleted}
+    return dataclasses.asdict(result)

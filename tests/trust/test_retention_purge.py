@@ -222,6 +222,27 @@ def test_the_beat_task_runs_the_purge(now, retention, buurt):
     aanmelding = AanmeldingFactory(gesprek=_ended(buurt, timezone.now(), retention + DAY))
     InteresseFactory(buurt=buurt, created_at=timezone.now() - retention - DAY)
     outcome = tasks.purge_personal_data.delay().get()
-    assert outcome == {"anonymised": 1, "interests_deleted": 1}
+    assert outcome == {"anonymised": 1, "interests_deleted": 1, "account_mails_deleted": 0}
     aanmelding.refresh_from_db()
     assert aanmelding.name == ""
+
+
+def test_staff_account_mails_leave_the_outbox_a_week_after_they_were_made(now):
+    def account_mail(age: timedelta, status=Bericht.Status.SENT) -> Bericht:
+        return Bericht.objects.create(
+            key=f"allauth:test:{age}",
+            kind="allauth",
+            to="begeleider@example.org",
+            context={"subject": "Reset", "body": "https://example.org/reset/abc"},
+            status=status,
+            created_at=now - age,
+        )
+
+    old = account_mail(8 * DAY, status=Bericht.Status.FAILED)
+    recent = account_mail(DAY)
+
+    result = services.purge_personal_data(now=now)
+
+    assert result.account_mails_deleted == 1
+    assert not Bericht.objects.filter(pk=old.pk).exists()
+    assert Bericht.objects.filter(pk=recent.pk).exists()

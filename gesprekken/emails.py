@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 
 from . import ics
 from .models import Aanmelding, Bericht, Gesprek, Verslag
+from .queries import waiting_list_position
 
 KINDS = (
     "bevestig_email",
@@ -95,22 +96,6 @@ def _gesprek_of(bericht: Bericht) -> Gesprek | None:
     return None
 
 
-def _waitlist_position(aanmelding: Aanmelding) -> int | None:
-    if aanmelding.status != Aanmelding.Status.WACHTLIJST:
-        return None
-    # The order of AanmeldingQuerySet.waiting(): by created_at, then pk.
-    ahead = (
-        Aanmelding.objects.waiting()
-        .filter(gesprek_id=aanmelding.gesprek_id)
-        .filter(
-            Q(created_at__lt=aanmelding.created_at)
-            | Q(created_at=aanmelding.created_at, pk__lt=aanmelding.pk)
-        )
-        .count()
-    )
-    return ahead + 1
-
-
 def context_for(bericht: Bericht) -> dict:
     """Everything the templates of `bericht.kind` may use (call inside the language)."""
     aanmelding = bericht.aanmelding
@@ -153,7 +138,7 @@ def context_for(bericht: Bericht) -> dict:
             claim_url=absolute_url("gesprekken:claim", *token_args),
             ics_url=absolute_url("gesprekken:ics", *token_args),
             on_waiting_list=aanmelding.status == Aanmelding.Status.WACHTLIJST,
-            waitlist_position=_waitlist_position(aanmelding),
+            waitlist_position=waiting_list_position(aanmelding),
             hold_until=format_moment(aanmelding.hold_expires_at)
             if aanmelding.hold_expires_at
             else "",

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from gemeenten.postcode import PostcodeError, format_postcode, parse_postcode
+from gemeenten.forms import PostcodeField
 
 # Bidirectional overrides and isolates can make a name display as something else.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -96,25 +96,7 @@ class SignUpForm(ResidentForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
         error_messages=EMAIL_MESSAGES,
     )
-    postcode = forms.CharField(
-        label=_("Your postcode"),
-        max_length=20,
-        help_text=_("For example 3511 AB"),
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "postal-code",
-                "autocapitalize": "characters",
-                "spellcheck": "false",
-            }
-        ),
-        error_messages={
-            "required": _("Enter your postcode, for example 3511 AB."),
-            "max_length": _("A postcode has 4 digits and 2 letters, for example 3511 AB."),
-            "null_characters_not_allowed": _(
-                "A postcode has 4 digits and 2 letters, for example 3511 AB."
-            ),
-        },
-    )
+    postcode = PostcodeField()
     phone = forms.CharField(
         label=_("Your phone number (optional)"),
         max_length=20,
@@ -164,13 +146,6 @@ class SignUpForm(ResidentForm):
         if not any(char.isalpha() for char in name):
             raise forms.ValidationError(_("Enter your name."), code="required")
         return name
-
-    def clean_postcode(self):
-        try:
-            pc4, letters = parse_postcode(self.cleaned_data["postcode"])
-        except PostcodeError as error:
-            raise forms.ValidationError(error.args[0], code="invalid") from None
-        return format_postcode(pc4, letters)
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()

@@ -282,6 +282,11 @@ GESPREKKEN_REMINDER_HOURS = env.int("GESPREKKEN_REMINDER_HOURS", default=24)
 # The thank-you mail goes out this many hours after the end (and not for gesprekken that
 # ended more than a week ago, e.g. after downtime).
 GESPREKKEN_THANKS_AFTER_HOURS = env.int("GESPREKKEN_THANKS_AFTER_HOURS", default=2)
+# Reserves (the balance rule) are offered any free seat, mix or not, this many hours
+# before the start: a full table beats a perfectly mixed half-empty one.
+GESPREKKEN_RESERVE_RELEASE_HOURS = env.int("GESPREKKEN_RESERVE_RELEASE_HOURS", default=48)
+# How long a coordinator's block of an e-mail address lasts by default.
+GESPREKKEN_BLOCK_DAYS = env.int("GESPREKKEN_BLOCK_DAYS", default=365)
 # A mail that fails with a temporary error (SMTP 4xx, connection trouble) is retried after
 # base, 2×base, 4×base … seconds (at most GESPREKKEN_MAIL_RETRY_MAX_SECONDS apart) and
 # marked failed after GESPREKKEN_MAIL_MAX_ATTEMPTS attempts (visible in the admin).

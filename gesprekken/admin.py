@@ -8,7 +8,28 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import Aanmelding, Bericht, Gesprek, Interesse, Thema, Verslag
+from .models import (
+    Aanmelding,
+    Bericht,
+    Gesprek,
+    Gespreksafspraak,
+    Interesse,
+    Sector,
+    Stelling,
+    Thema,
+    Verslag,
+)
+
+# Standpunt (opinions), Effectmeting (survey answers), Incident and Blokkade are not here on
+# purpose: opinions are never shown per person, survey answers only as aggregates, and
+# incidents and blocks only to the coordinators of their own gemeente (/coordinatie/).
+
+
+class StellingInline(admin.TabularInline):
+    model = Stelling
+    fields = ["text", "text_en", "order", "active"]
+    extra = 0
+    max_num = 5
 
 
 @admin.register(Thema)
@@ -16,6 +37,14 @@ class ThemaAdmin(admin.ModelAdmin):
     list_display = ["name", "active"]
     list_filter = ["active"]
     search_fields = ["name"]
+    inlines = [StellingInline]
+
+
+@admin.register(Sector, Gespreksafspraak)
+class BilingualListAdmin(admin.ModelAdmin):
+    list_display = ["text", "text_en", "order", "active"]
+    list_editable = ["order", "active"]
+    list_filter = ["active"]
 
 
 @admin.register(Gesprek)
@@ -106,7 +135,8 @@ class AanmeldingAdmin(ReadOnlyAdmin):
     search_fields = ["name", "=email"]
     list_select_related = ["gesprek__buurt"]
     raw_id_fields = ["gesprek"]
-    exclude = ["token"]
+    # Leefwereld is shown to staff only as counts (gesprekken.balance.mix).
+    exclude = ["token", "sector", "age_band"]
     actions = ["cancel_selected"]
 
     @admin.action(description=_("Cancel selected registrations (frees their seats)"))

@@ -38,8 +38,19 @@ from facilitators.access import served_gemeenten
 from facilitators.models import Facilitator
 from gemeenten.models import Buurt
 
-from . import emails, outbox
-from .models import Aanmelding, Bericht, Gesprek, Interesse, Verslag, new_short_code, new_token
+from . import emails, incidents, outbox
+from .models import (
+    Aanmelding,
+    Bericht,
+    Gesprek,
+    Interesse,
+    Sector,
+    Standpunt,
+    Stelling,
+    Verslag,
+    new_short_code,
+    new_token,
+)
 
 Status = Aanmelding.Status
 
@@ -63,6 +74,8 @@ CHANGEABLE_FIELDS = frozenset(
         "thema",
         "language",
         "accessibility_notes",
+        "balance",
+        "balance_max_share",
         "facilitator",
         "co_facilitator",
     }
@@ -87,6 +100,14 @@ class AlreadySignedUp(ServiceError):
     default_message = _(
         "This e-mail address is already signed up for this conversation. "
         "Lost your personal link? We can send it to you again."
+    )
+
+
+class SignUpRefused(ServiceError):
+    # Neutral on purpose: a blocked address is not told it is blocked.
+    default_message = _(
+        "We cannot sign you up for this conversation. If you have questions, contact the "
+        "organisers of conversations in your municipality."
     )
 
 
@@ -206,9 +227,20 @@ def sign_up(
     phone: str = "",
     postcode: str,
     language: str,
+    sector: Sector | None = None,
+    age_band: str = "",
+    stance: dict[int, str] | None = None,
+    stance_consent: bool = False,
+    agreements_accepted: bool = False,
     now: datetime | None = None,
 ) -> Aanmelding:
     """Register a resident: a held seat when one is free, else a place on the waiting list.
+
+    Leefwereld (`sector`, `age_band`) is optional. `stance` ({stelling pk: "eens" |
+    "neutraal" | "oneens"}) is stored, apart from the registration (Standpunt), only when
+    `stance_consent` is true, and only for active statements of the gesprek's theme;
+    without that consent the answers are dropped, never saved. `agreements_accepted`
+    records that the conversation agreements were accepted (now).
 
     Locks the gesprek row, then counts seats. A free seat becomes ONBEVESTIGD, held until
     now + GESPREKKEN_HOLD_MINUTES (never past the start), and queues "bevestig_email";
@@ -226,6 +258,10 @@ def sign_up(
         locked = _lock_gesprek(gesprek)
         if not _is_open(locked, now):
             raise GesprekClosed()
+        if incidents.is_blocked(
+            buurt_id=locked.buurt_id, email=email, today=timezone.localdate(now)
+        ):
+            raise SignUpRefused()
         active = locked.aanmeldingen.filter(email=email, status__in=Aanmelding.ACTIVE_STATUSES)
         if active.exists():
             raise AlreadySignedUp()
@@ -241,6 +277,9 @@ def sign_up(
             language=_language(language),
             consent_at=now,
             created_at=now,
+            sector=sector,
+            age_band=age_band or "",
+            agreements_accepted_at=now if agreements_accepted else None,
         )
         if free > 0:
             aanmelding.status = Status.ONBEVESTIGD
@@ -260,11 +299,40 @@ def sign_up(
                     raise
                 # The random check-in code clashed with another registration's.
                 aanmelding.short_code = new_short_code()
+        if stance and stance_consent:
+            _save_stance(aanmelding, stance, now)
         if aanmelding.status == Status.ONBEVESTIGD:
             _mail("bevestig_email", aanmelding)
         else:
             _mail("wachtlijst", aanmelding)
     return aanmelding
+
+
+def _save_stance(aanmelding: Aanmelding, stance: dict[int, str], now: datetime) -> None:
+    """Keep the answers to the active statements of the gesprek's theme (consent given)."""
+    valid = set(
+        Stelling.objects.filter(thema_id=aanmelding.gesprek.thema_id, active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    answers = {
+        str(pk): side
+        for pk, side in stance.items()
+        if int(pk) in valid and side in Standpunt.Side.values
+    }
+    if answers:
+        Standpunt.objects.create(
+            aanmelding=aanmelding,
+            answers=answers,
+            side=Standpunt.side_of(answers),
+            consent_at=now,
+        )
+
+
+def withdraw_stance(*, aanmelding: Aanmelding) -> bool:
+    """The resident withdraws their consent: their answers are deleted at once."""
+    deleted, _per_model = Standpunt.objects.filter(aanmelding=aanmelding).delete()
+    return bool(deleted)
 
 
 def confirm(*, aanmelding: Aanmelding, now: datetime | None = None) -> Aanmelding:
@@ -1204,11 +1272,12 @@ ERASED_ERROR = "personal data erased"
 def _anonymise(aanmeldingen: list[Aanmelding]) -> int:
     """Remove the personal data of these registrations; the caller holds the locks.
 
-    Name, phone and postcode are emptied, the address becomes anonymised_email(pk), the
-    token (the personal link) is replaced. Status, times and the check-in code stay, so
-    counts and attendance stay right. Their e-mails in the outbox get the placeholder
-    address too; mails not sent yet are given up, and error texts (which may quote the
-    address) are replaced. Returns how many were anonymised (not those done before).
+    Name, phone, postcode and leefwereld are emptied, the stance deleted, the address
+    becomes anonymised_email(pk), the token (the personal link) is replaced. Status, times
+    and the check-in code stay, so counts and attendance stay right. Their e-mails in the
+    outbox get the placeholder address too; mails not sent yet are given up, and error
+    texts (which may quote the address) are replaced. Returns how many were anonymised
+    (not those done before).
     """
     rows = [aanmelding for aanmelding in aanmeldingen if not is_anonymised(aanmelding)]
     for aanmelding in rows:
@@ -1216,10 +1285,16 @@ def _anonymise(aanmeldingen: list[Aanmelding]) -> int:
         aanmelding.email = anonymised_email(aanmelding.pk)
         aanmelding.phone = ""
         aanmelding.postcode = ""
+        aanmelding.sector = None
+        aanmelding.age_band = ""
         aanmelding.token = new_token()
     Aanmelding.objects.bulk_update(
-        rows, ["name", "email", "phone", "postcode", "token"], batch_size=500
+        rows,
+        ["name", "email", "phone", "postcode", "sector", "age_band", "token"],
+        batch_size=500,
     )
+    # Opinions (special-category data) go with the rest of the personal data.
+    Standpunt.objects.filter(aanmelding__in=[aanmelding.pk for aanmelding in rows]).delete()
     berichten = Bericht.objects.filter(aanmelding__in=[aanmelding.pk for aanmelding in rows])
     berichten.filter(status__in=[Bericht.Status.PENDING, Bericht.Status.SENDING]).update(
         status=Bericht.Status.FAILED, last_error=ERASED_NOT_SENT

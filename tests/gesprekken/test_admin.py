@@ -72,6 +72,7 @@ def form_data(gesprek, **changes):
         "thema": "",
         "language": gesprek.language,
         "accessibility_notes": gesprek.accessibility_notes,
+        "balance_max_share": gesprek.balance_max_share,
         "facilitator": "",
         "co_facilitator": "",
     }

@@ -2,7 +2,8 @@
 
 Staff exports carry translated column headers and a byte-order mark (so that Excel reads
 the names with accents right); open data has fixed English field names, documented in
-docs/open-data.md, and publishes no number of participants below 5.
+docs/open-data.md, and publishes no number of participants below 5, and no effect of the
+conversations (gesprekken/effect.py) over fewer than 5 paired answers.
 """
 
 import csv
@@ -13,6 +14,8 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from gesprekken.effect import MIN_ANSWERS, Effect, OpenData
 
 from .queries import SUPPRESS_BELOW, AreaRow, Coverage
 
@@ -28,6 +31,19 @@ OPEN_DATA_FIELDS = [
     "buurten_total",
     "participants",
 ]
+# The effect of the conversations (the before/after survey), per gemeente and, prefixed
+# with "province_", of its province: empty where fewer than 5 people answered both times.
+EFFECT_FIELDS = [
+    "effect_n",
+    "thermometer_change",
+    "thermometer_change_low",
+    "thermometer_change_high",
+    "trust_change",
+    "trust_change_low",
+    "trust_change_high",
+    "argument_share",
+]
+OPEN_DATA_FIELDS += EFFECT_FIELDS + [f"province_{name}" for name in EFFECT_FIELDS]
 
 
 def csv_response(filename: str, header: list, rows, *, bom: bool = True) -> HttpResponse:
@@ -210,9 +226,32 @@ def load_table(months, loads):
 # --- Open data -------------------------------------------------------------------------------
 
 
-def open_data_rows(coverage: Coverage) -> list[dict]:
-    return [
-        {
+def effect_fields(figures: Effect, prefix: str = "") -> dict:
+    """The effect columns of one area: rounded, and None where not published."""
+    shown = figures.shown
+
+    def rounded(value, decimals):
+        return round(value, decimals) if shown else None
+
+    thermometer, trust = figures.thermometer, figures.trust
+    values = {
+        "effect_n": figures.published_n,
+        "thermometer_change": rounded(thermometer and thermometer.mean, 1),
+        "thermometer_change_low": rounded(thermometer and thermometer.low, 1),
+        "thermometer_change_high": rounded(thermometer and thermometer.high, 1),
+        "trust_change": rounded(trust and trust.mean, 2),
+        "trust_change_low": rounded(trust and trust.low, 2),
+        "trust_change_high": rounded(trust and trust.high, 2),
+        "argument_share": rounded(figures.argument_share, 3),
+    }
+    return {f"{prefix}{name}": value for name, value in values.items()}
+
+
+def open_data_rows(coverage: Coverage, effects: OpenData | None = None) -> list[dict]:
+    """One row per existing gemeente; with `effects`, the effect columns too."""
+    rows = []
+    for row in coverage.gemeenten:
+        values = {
             "code": row.code,
             "name": row.name,
             "province_code": row.parent_code,
@@ -223,8 +262,11 @@ def open_data_rows(coverage: Coverage) -> list[dict]:
             "buurten_total": row.buurten,
             "participants": row.participants_published,
         }
-        for row in coverage.gemeenten
-    ]
+        if effects is not None:
+            values.update(effect_fields(effects.gemeente(row.code)))
+            values.update(effect_fields(effects.provincie(row.parent_code), "province_"))
+        rows.append(values)
+    return rows
 
 
 def open_data_totals(coverage: Coverage, rows: list[dict]) -> dict:
@@ -243,8 +285,8 @@ def open_data_totals(coverage: Coverage, rows: list[dict]) -> dict:
     }
 
 
-def open_data_json(coverage: Coverage, *, generated_at: datetime) -> JsonResponse:
-    rows = open_data_rows(coverage)
+def open_data_json(coverage: Coverage, effects: OpenData, *, generated_at: datetime):
+    rows = open_data_rows(coverage, effects)
     document = {
         "title": "Buurtgesprek: dekking per gemeente",
         "generated_at": generated_at.isoformat(timespec="seconds"),
@@ -252,16 +294,18 @@ def open_data_json(coverage: Coverage, *, generated_at: datetime) -> JsonRespons
         "licence": OPEN_DATA_LICENCE,
         "definitions": "docs/open-data.md",
         "suppressed_below": SUPPRESS_BELOW,
+        "effect_suppressed_below": MIN_ANSWERS,
         "fields": OPEN_DATA_FIELDS,
         "totals": open_data_totals(coverage, rows),
+        "effect": effect_fields(effects.total),
         "gemeenten": rows,
     }
     response = JsonResponse(document, json_dumps_params={"ensure_ascii": False})
     return _open(response)
 
 
-def open_data_csv(coverage: Coverage) -> HttpResponse:
-    rows = open_data_rows(coverage)
+def open_data_csv(coverage: Coverage, effects: OpenData) -> HttpResponse:
+    rows = open_data_rows(coverage, effects)
     body = [["" if row[f] is None else row[f] for f in OPEN_DATA_FIELDS] for row in rows]
     response = csv_response("dekking.csv", OPEN_DATA_FIELDS, body, bom=False)
     response["Content-Disposition"] = 'inline; filename="dekking.csv"'

@@ -295,6 +295,8 @@ class _Seeder:
                     thema,
                     "nl",
                     "",
+                    False,
+                    60,
                     status,
                     lead,
                     co,
@@ -402,6 +404,7 @@ class _Seeder:
                     None,
                     cancelled_at,
                     checked_in_at,
+                    "",
                 )
             )
         return present
@@ -445,13 +448,13 @@ class _Seeder:
 GESPREK_FIELDS = [
     "id", "format", "buurt_id", "street", "place", "route", "video_url", "starts_at",
     "ends_at", "min_participants", "max_participants", "thema_id", "language",
-    "accessibility_notes", "status", "facilitator_id", "co_facilitator_id", "uid", "sequence",
-    "created_at", "updated_at",
+    "accessibility_notes", "balance", "balance_max_share", "status", "facilitator_id",
+    "co_facilitator_id", "uid", "sequence", "created_at", "updated_at",
 ]  # fmt: skip
 AANMELDING_FIELDS = [
     "gesprek_id", "name", "email", "phone", "postcode", "language", "status", "token",
     "short_code", "consent_at", "created_at", "hold_expires_at", "confirmed_at",
-    "offer_expires_at", "cancelled_at", "checked_in_at",
+    "offer_expires_at", "cancelled_at", "checked_in_at", "age_band",
 ]  # fmt: skip
 VERSLAG_FIELDS = [
     "id", "gesprek_id", "attendance", "themes_text", "outcome", "follow_up", "written_by_id",

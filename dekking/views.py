@@ -5,6 +5,10 @@ for national coordinators, a municipal one for whoever coordinates that gemeente
 coordinators too); anyone else gets 404. The public page and open data need no login and
 suppress small numbers of participants.
 
+The section "Effect of the conversations" (national and municipal dashboards) and the effect
+columns of the open data come from gesprekken/effect.py: aggregates of the anonymous
+before/after survey, shown only where at least 5 people answered both times.
+
 The numbers are computed by dekking/queries.py in a fixed number of queries, and kept in
 Django's cache for DEKKING_CACHE_SECONDS (default 300) per page and filter: at national
 scale a computation reads the whole activity table, and five minutes' delay is fine for
@@ -20,19 +24,21 @@ from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from facilitators.access import coordinated_gemeenten
 from facilitators.decorators import coordinator_required
+from gesprekken import effect
 
 from . import exports, geo, queries
 from .charts import trend_chart
 from .forms import CoverageFilterForm
 
 logger = logging.getLogger(__name__)
-CACHE_VERSION = 1
+# 2: the open data carry the effect of the conversations.
+CACHE_VERSION = 2
 
 
 def cached(name: str, scope: queries.Scope, compute):
@@ -176,7 +182,19 @@ def national(request):
     if export := request.GET.get("export"):
         return national_export(export, scope, now)
     data = cached("national", scope, lambda: queries.national_data(scope, now))
-    return render(request, "dekking/national.html", national_context(form, scope, data))
+    context = national_context(form, scope, data)
+    summary = cached(
+        "national-effect", scope, lambda: effect.national_summary(scope.gesprek_q("gesprek__"))
+    )
+    context["effect"] = effect_context(
+        summary,
+        [
+            ("provincies", _("Per province"), _("Province"), summary.provincies),
+            ("themas", _("Per theme"), _("Theme"), summary.themas),
+            ("formats", _("Per format"), _("Format"), summary.formats),
+        ],
+    )
+    return render(request, "dekking/national.html", context)
 
 
 def national_context(form, scope: queries.Scope, data: queries.NationalData) -> dict:
@@ -256,6 +274,16 @@ def gemeente(request, code):
         "trend_chart": trend_chart(data.trend),
         "is_national": request.staff_roles.is_national,
     }
+    summary = cached(
+        "gemeente-effect", scope, lambda: effect.gemeente_summary(scope.gesprek_q("gesprek__"))
+    )
+    context["effect"] = effect_context(
+        summary,
+        [
+            ("themas", _("Per theme"), _("Theme"), summary.themas),
+            ("formats", _("Per format"), _("Format"), summary.formats),
+        ],
+    )
     return render(request, "dekking/gemeente.html", context)
 
 
@@ -279,6 +307,57 @@ def gemeente_export(export: str, gemeente, scope: queries.Scope, now):
         "load": lambda: exports.load_table(data.months, data.load),
     }[export]()
     return exports.csv_response(name, *table)
+
+
+# --- The effect of the conversations -------------------------------------------------------
+
+
+def signed(value: float, decimals: int) -> str:
+    """+4,2 / −0,35 / 0,0: a change with its sign, in the active language's notation."""
+    rounded = round(value, decimals)
+    text = formats.number_format(abs(rounded), decimal_pos=decimals)
+    if rounded > 0:
+        return "+" + text
+    if rounded < 0:
+        return "\u2212" + text
+    return text
+
+
+def effect_figures(figures: effect.Effect) -> dict:
+    """What a template shows of one Effect: formatted numbers, or why there are none."""
+    if not figures.shown:
+        return {"shown": False, "protected": figures.protected}
+    return {
+        "shown": True,
+        "n": figures.n,
+        "thermometer": signed(figures.thermometer.mean, 1),
+        "thermometer_low": signed(figures.thermometer.low, 1),
+        "thermometer_high": signed(figures.thermometer.high, 1),
+        "trust": signed(figures.trust.mean, 2),
+        "trust_low": signed(figures.trust.low, 2),
+        "trust_high": signed(figures.trust.high, 2),
+        "argument": f"{round(100 * figures.argument_share)}%",
+    }
+
+
+def effect_context(summary: effect.Summary, tables) -> dict:
+    """The section "Effect of the conversations": the total and tables of its parts.
+
+    `tables`: (id, heading, column label, groups) for each table.
+    """
+    return {
+        "total": effect_figures(summary.total),
+        "min_answers": effect.MIN_ANSWERS,
+        "tables": [
+            {
+                "id": table_id,
+                "heading": heading,
+                "column": column,
+                "rows": [(group.key, group.name, effect_figures(group.effect)) for group in groups],
+            }
+            for table_id, heading, column, groups in tables
+        ],
+    }
 
 
 def public_coverage(now):
@@ -314,13 +393,18 @@ def public_context(coverage: queries.Coverage, computed_at) -> dict:
     }
 
 
+def public_effect():
+    """The effect as published (all time, protected per province and gemeente)."""
+    return cached("public-effect", queries.Scope(), effect.open_data)
+
+
 @require_GET
 def open_data_json(request):
     coverage, computed_at = public_coverage(timezone.now())
-    return exports.open_data_json(coverage, generated_at=computed_at)
+    return exports.open_data_json(coverage, public_effect(), generated_at=computed_at)
 
 
 @require_GET
 def open_data_csv(request):
     coverage, _computed_at = public_coverage(timezone.now())
-    return exports.open_data_csv(coverage)
+    return exports.open_data_csv(coverage, public_effect())

@@ -11,7 +11,7 @@ For "gewijzigd", `Bericht.context["previous"]` may hold the values before the ch
 
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.mime.image import MIMEImage
 
 import segno
@@ -24,14 +24,15 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 
-from . import ics
-from .models import Aanmelding, Bericht, Gesprek, Verslag
+from . import effect, ics
+from .models import Aanmelding, Bericht, Gesprek, Gespreksafspraak, Verslag
 from .queries import waiting_list_position
 
 KINDS = (
     "bevestig_email",
     "bevestigd",
     "wachtlijst",
+    "reserve",
     "plek_aangeboden",
     "herinnering",
     "gewijzigd",
@@ -49,6 +50,8 @@ STAFF_KINDS = ("verslag_herinnering", "digest")
 ALLAUTH_KIND = "allauth"
 # Kinds that carry the calendar file, and which version of it.
 CALENDAR_KINDS = {"bevestigd", "gewijzigd", "afgelast"}
+# Kinds that repeat the conversation agreements (Gespreksafspraak).
+AGREEMENT_KINDS = {"herinnering"}
 # Kinds that may show the video link of an online gesprek (to confirmed seats only).
 VIDEO_KINDS = {"bevestigd", "herinnering", "gewijzigd"}
 
@@ -146,6 +149,23 @@ def context_for(bericht: Bericht) -> dict:
             if aanmelding.offer_expires_at
             else "",
         )
+    if bericht.kind in ("reserve", "plek_aangeboden") and gesprek:
+        # Why someone is a reserve ("sector", "stance" or "both"; never their answers),
+        # and why a reserve is offered a seat now ("mix", or "release" near the start).
+        context["reserve_reason"] = extra.get("reason", "")
+        context["reserve_promoted"] = extra.get("reserve_promoted", "")
+        release = gesprek.starts_at - timedelta(hours=settings.GESPREKKEN_RESERVE_RELEASE_HOURS)
+        context["release_moment"] = format_moment(release)
+    if bericht.kind in AGREEMENT_KINDS:
+        # Rendered inside the person's language: `label` follows it.
+        context["agreements"] = list(Gespreksafspraak.objects.filter(active=True))
+    if aanmelding and gesprek and bericht.kind in ("bevestigd", "bedankt"):
+        # The anonymous effect survey (before / after), while it is open: `effect_url`.
+        context.update(
+            effect.mail_links(
+                bericht.kind, aanmelding, gesprek, site_url=settings.SITE_URL, now=timezone.now()
+            )
+        )
     if interesse:
         context["interest_confirm_url"] = absolute_url(
             "gesprekken:interest_confirm", interesse.pk, interesse.token
@@ -180,6 +200,8 @@ def reason_not_to_send(bericht: Bericht, now: datetime) -> str:
         expires = aanmelding.offer_expires_at
         if aanmelding.status != Aanmelding.Status.AANGEBODEN or (expires and expires <= now):
             return "the offer is no longer open"
+    if bericht.kind == "reserve" and aanmelding and aanmelding.status != Aanmelding.Status.RESERVE:
+        return "no longer a reserve"
     if bericht.kind == "uitnodiging" and gesprek and not open_gesprek:
         return "the gesprek is no longer open for sign-up"
     if bericht.kind == "verslag_herinnering" and gesprek:

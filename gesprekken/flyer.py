@@ -4,7 +4,8 @@ For letterboxes and notice boards, for neighbours who are not online or do not l
 conversations themselves. Plain language (B1), Dutch or English, everything a neighbour
 needs to decide and come: what, when (Europe/Amsterdam), where (the place or meeting
 point, never the video link: that goes to confirmed participants only), who leads it (the
-first name only) and how to sign up (a QR code and a short address to type).
+first name only), the conversation agreements and how to sign up (a QR code and a short
+address to type).
 
 Built with fpdf2 and segno, no files from outside: fpdf2's built-in Helvetica in the
 Windows-1252 encoding covers Dutch, English and most Western European names; any other
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from .ics import AMSTERDAM
-from .models import Gesprek
+from .models import Gesprek, Gespreksafspraak
 
 ENCODING = "cp1252"
 FONT = "helvetica"
@@ -85,6 +86,8 @@ class FlyerText:
     when: str
     where: str
     lines: list[str]
+    agreements_heading: str
+    agreements: list[str]
     sign_up: str
     address: str
     footer: str
@@ -145,6 +148,9 @@ def flyer_text(gesprek: Gesprek) -> FlyerText:
         when=when,
         where=where,
         lines=lines,
+        agreements_heading=_("Our conversation agreements"),
+        # The coordinators' list, in the flyer's language (`label` follows the active one).
+        agreements=[agreement.label for agreement in Gespreksafspraak.objects.filter(active=True)],
         sign_up=_("Sign up with the QR code or at:"),
         address=short_address(sign_up_url(gesprek)),
         footer=_("Buurtgesprek: conversations between neighbours, in every municipality."),
@@ -189,6 +195,11 @@ def _draw(pdf: _Flyer, text: FlyerText, url: str) -> bool:
     pdf.write_block(text.where, size=15, style="B", gap=0.6)
     for line in text.lines:
         pdf.write_block(line, size=13, gap=0.25)
+    if text.agreements:
+        pdf.ln(1.5 * s)
+        pdf.write_block(text.agreements_heading, size=13, style="B", color=BLUE, gap=0.1)
+        for agreement in text.agreements:
+            pdf.write_block(f"\u2022 {agreement}", size=11.5, gap=0.1)
 
     # The sign-up block at the foot: the QR code on the left, the address beside it.
     qr_size = 62 * s
@@ -231,7 +242,7 @@ def flyer_pdf(gesprek: Gesprek, *, size: str = "A4", language: str | None = None
     with translation.override(language):
         text = flyer_text(gesprek)
     url = sign_up_url(gesprek)
-    for shrink in (1.0, 0.9, 0.8, 0.7, 0.6):
+    for shrink in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):
         pdf = _Flyer(size, shrink=shrink)
         pdf.set_title(printable(text.heading))
         pdf.set_author("Buurtgesprek")

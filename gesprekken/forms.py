@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from gemeenten.forms import PostcodeField
 
+from .models import AgeBand, Sector, Standpunt
+
 # Bidirectional overrides and isolates can make a name display as something else.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Digits, spaces and the usual separators; an optional + for an international number.
@@ -22,6 +24,15 @@ EMAIL_MESSAGES = {
     "null_characters_not_allowed": _("Enter an e-mail address like name@example.nl."),
 }
 CONSENT_HELP = _("Read the privacy statement: what we keep, why and for how long.")
+# What the separate tick for the answers to the statements means, in plain words.
+STANCE_CONSENT_HELP = _(
+    "Your answers are your opinion. We use them only to make a mixed table and in totals. "
+    "We never show them to anyone, not even to the facilitator. They are deleted with your "
+    "other details after the retention period, and you can delete them yourself at any time "
+    "on your personal page."
+)
+# Statements are fields named stelling_<pk>.
+STELLING_PREFIX = "stelling_"
 CONSENT_MESSAGES = {
     "required": _(
         "Tick the box to agree with the privacy statement. Without it we cannot sign you up."
@@ -56,7 +67,7 @@ class ResidentForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
+            if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
                 css = "form-check-input"
             elif isinstance(widget, forms.Select):
                 css = "form-select form-select-lg"
@@ -118,18 +129,127 @@ class SignUpForm(ResidentForm):
             "invalid_choice": _("Choose Dutch or English."),
         },
     )
+    # Optional, in "Help us make a mixed table": never required, never free text.
+    sector = forms.ChoiceField(
+        label=_("The sector you work or live in"),
+        required=False,
+        help_text=_("For example care, hospitality, education, or retired."),
+        error_messages={
+            "invalid_choice": _("Choose a sector from the list, or “I'd rather not say”.")
+        },
+    )
+    age_band = forms.ChoiceField(
+        label=_("Your age"),
+        required=False,
+        choices=[("", _("I'd rather not say")), *AgeBand.choices],
+        error_messages={
+            "invalid_choice": _("Choose an age from the list, or “I'd rather not say”.")
+        },
+    )
+    stance_consent = forms.BooleanField(
+        label=_("Yes, you may use my answers to the statements to make a mixed table."),
+        required=False,
+        help_text=STANCE_CONSENT_HELP,
+    )
+    # One tick for both: the privacy statement and the conversation agreements listed
+    # just above it (services.sign_up records agreements_accepted_at).
     consent = forms.BooleanField(
         label=_(
-            "I have read the privacy statement and agree that my details are used "
-            "for this conversation."
+            "I accept the conversation agreements above. I have read the privacy statement "
+            "and agree that my details are used for this conversation."
         ),
         help_text=CONSENT_HELP,
         error_messages=CONSENT_MESSAGES,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, stellingen=(), **kwargs):
+        """`stellingen`: the active statements of the gesprek's theme (may be empty)."""
         super().__init__(*args, **kwargs)
         self.fields["language"].initial = current_language()
+        self.sectors = {str(sector.pk): sector for sector in Sector.objects.filter(active=True)}
+        self.fields["sector"].choices = [
+            ("", _("I'd rather not say")),
+            *[(pk, sector.label) for pk, sector in self.sectors.items()],
+        ]
+        self.stellingen = list(stellingen)
+        for stelling in self.stellingen:
+            self.fields[f"{STELLING_PREFIX}{stelling.pk}"] = forms.ChoiceField(
+                label=stelling.label,
+                required=False,
+                initial="",
+                choices=[*Standpunt.Side.choices, ("", _("No answer"))],
+                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+                error_messages={
+                    "invalid_choice": _("Choose agree, neutral, disagree or no answer.")
+                },
+            )
+        if not self.stellingen:
+            # Nothing to consent to: no tick.
+            del self.fields["stance_consent"]
+        # The optional section comes before the tick, in the page and in the error summary.
+        mix = ["sector", "age_band", *self.stelling_names, "stance_consent"]
+        self.order_fields(
+            [name for name in self.fields if name not in mix and name != "consent"]
+            + [name for name in mix if name in self.fields]
+            + ["consent"]
+        )
+
+    @property
+    def stelling_names(self) -> list[str]:
+        return [f"{STELLING_PREFIX}{stelling.pk}" for stelling in self.stellingen]
+
+    def stelling_fields(self):
+        return [self[name] for name in self.stelling_names]
+
+    def mix_is_open(self) -> bool:
+        """Open the optional section when it needs attention or holds what was entered."""
+        if not self.is_bound:
+            return False
+        names = ["sector", "age_band", *self.stelling_names, "stance_consent"]
+        if any(name in self.errors for name in names):
+            return True
+        if any(error.code == "unknown_statement" for error in self.non_field_errors().as_data()):
+            return True
+        return any(self.data.get(name) for name in names)
+
+    def clean_sector(self) -> Sector | None:
+        value = self.cleaned_data["sector"]
+        return self.sectors.get(value) if value else None
+
+    def clean(self):
+        cleaned = super().clean()
+        # A statement that is not one of this gesprek's (another theme's, an inactive one,
+        # a made-up number): not an answer we can keep, so nothing is saved.
+        unknown = [
+            key for key in self.data if key.startswith(STELLING_PREFIX) and key not in self.fields
+        ]
+        if unknown:
+            raise forms.ValidationError(
+                _(
+                    "One of the statements does not belong to this conversation. "
+                    "Reload the page and try again."
+                ),
+                code="unknown_statement",
+            )
+        answers = {
+            stelling.pk: cleaned[name]
+            for stelling, name in zip(self.stellingen, self.stelling_names, strict=True)
+            if cleaned.get(name)
+        }
+        if answers and not cleaned.get("stance_consent"):
+            self.add_error(
+                "stance_consent",
+                forms.ValidationError(
+                    _(
+                        "You answered statements: tick this box to let us use your answers, "
+                        "or set every statement to “No answer”."
+                    ),
+                    code="required",
+                ),
+            )
+        # Only with its own consent; the answers go to services.sign_up as {pk: side}.
+        cleaned["stance"] = answers if cleaned.get("stance_consent") else {}
+        return cleaned
 
     def clean_name(self):
         name = self.cleaned_data["name"]

@@ -68,11 +68,15 @@ def nearby_upcoming(
 
 
 def waiting_list_position(aanmelding: Aanmelding) -> int | None:
-    """1 for the first in line; None when not on the waiting list. One query."""
+    """1 for the first in line; None when not on the waiting list. One query.
+
+    The line is the waiting list and the reserves of a mixed table together (queued()),
+    so reserves who signed up earlier count as ahead; a reserve itself has no position.
+    """
     if aanmelding.status != Aanmelding.Status.WACHTLIJST:
         return None
     ahead = (
-        Aanmelding.objects.waiting()
+        Aanmelding.objects.queued()
         .filter(gesprek_id=aanmelding.gesprek_id)
         .filter(
             Q(created_at__lt=aanmelding.created_at)

@@ -14,6 +14,13 @@ the "wachtlijst" mail with its personal link and needs no separate confirmation:
 takes a seat until its owner claims an offered seat through the link in the
 "plek_aangeboden" mail, and that click proves the address.
 
+Mixed tables: a gesprek with `balance` on gives a free seat only to someone the balance
+rule allows (gesprekken.balance; its docstring states the rule). Who would break it
+while a seat is free becomes a reserve (RESERVE, the "reserve" mail says why, in general
+terms). Reserves and the waiting list form one line in sign-up order; every free seat
+goes to the first in line the rule allows, and from balance.release_at on (shortly
+before the start) to the first in line, whoever they are.
+
 Errors the resident should read are `ServiceError` subclasses; `str(error)` is the
 message in the active language.
 """
@@ -38,7 +45,7 @@ from facilitators.access import served_gemeenten
 from facilitators.models import Facilitator
 from gemeenten.models import Buurt
 
-from . import emails, incidents, outbox
+from . import balance, effect, emails, incidents, outbox
 from .models import (
     Aanmelding,
     Bericht,
@@ -55,8 +62,14 @@ from .models import (
 Status = Aanmelding.Status
 
 # Who is told when a gesprek changes or is called off: everyone with a registration that
-# is still alive (held, confirmed, waiting or offered a seat).
-INFORMED_STATUSES = [Status.ONBEVESTIGD, Status.BEVESTIGD, Status.WACHTLIJST, Status.AANGEBODEN]
+# is still alive (held, confirmed, waiting, a reserve or offered a seat).
+INFORMED_STATUSES = [
+    Status.ONBEVESTIGD,
+    Status.BEVESTIGD,
+    Status.WACHTLIJST,
+    Status.RESERVE,
+    Status.AANGEBODEN,
+]
 
 # Fields change_gesprek accepts; changing one of NOTIFY_FIELDS tells every registered
 # resident and raises the calendar SEQUENCE.
@@ -81,6 +94,9 @@ CHANGEABLE_FIELDS = frozenset(
     }
 )
 NOTIFY_FIELDS = frozenset({"format", "place", "route", "video_url", "starts_at", "ends_at"})
+# At a mixed table, changing one of these can let the balance rule allow more people in
+# line (a moved start moves the release time).
+RULE_FIELDS = frozenset({"min_participants", "balance", "balance_max_share", "starts_at"})
 
 
 class ServiceError(Exception):
@@ -199,20 +215,47 @@ def _save_reactivated(aanmelding: Aanmelding, fields: list[str]) -> None:
 
 
 def _offer_free_seats(gesprek: Gesprek, now: datetime) -> list[Aanmelding]:
-    """Offer every free seat to the next on the waiting list. The caller holds the lock."""
+    """Offer every free seat to the first in line the balance rule allows (lock held).
+
+    The line is the waiting list and the reserves together, in sign-up order
+    (queued()). While the rule applies (balance.applies), a candidate it does not allow
+    is skipped and keeps their place, and every offer made counts for the next. Each
+    offered registration becomes AANGEBODEN until min(now + GESPREKKEN_OFFER_HOURS,
+    start) and gets "plek_aangeboden"; for a promoted reserve the mail says why there is
+    room now (`reserve_promoted`: "mix", or "release" once the start is near).
+    """
     if not _is_open(gesprek, now):
         return []
     free = gesprek.max_participants - _seats_taken(gesprek)
     if free <= 0:
         return []
-    offered = list(gesprek.aanmeldingen.waiting().select_for_update()[:free])
+    line = gesprek.aanmeldingen.queued().select_for_update()
+    rule = balance.applies(gesprek, now)
+    if rule:
+        line = list(line)
+        table = balance.Table.of(gesprek)
+        profiles = balance.profiles_of(line)
+    else:
+        line = list(line[:free])
     expires = min(now + timedelta(hours=settings.GESPREKKEN_OFFER_HOURS), gesprek.starts_at)
-    for aanmelding in offered:
+    offered = []
+    for aanmelding in line:
+        if len(offered) >= free:
+            break
+        if rule:
+            profile = profiles[aanmelding.pk]
+            if not table.allows(profile):
+                continue
+            table.seat(profile)
+        context = {"offer_expires_at": expires.isoformat()}
+        if aanmelding.status == Status.RESERVE:
+            context["reserve_promoted"] = "mix" if rule else "release"
         aanmelding.gesprek = gesprek
         aanmelding.status = Status.AANGEBODEN
         aanmelding.offer_expires_at = expires
         aanmelding.save(update_fields=["status", "offer_expires_at"])
-        _mail("plek_aangeboden", aanmelding, context={"offer_expires_at": expires.isoformat()})
+        _mail("plek_aangeboden", aanmelding, context=context)
+        offered.append(aanmelding)
     return offered
 
 
@@ -234,7 +277,9 @@ def sign_up(
     agreements_accepted: bool = False,
     now: datetime | None = None,
 ) -> Aanmelding:
-    """Register a resident: a held seat when one is free, else a place on the waiting list.
+    """Register a resident: a held seat when one is free (and the mix allows it), a
+    reserve when a seat is free but the balance rule does not allow it, else a place on
+    the waiting list.
 
     Leefwereld (`sector`, `age_band`) is optional. `stance` ({stelling pk: "eens" |
     "neutraal" | "oneens"}) is stored, apart from the registration (Standpunt), only when
@@ -242,10 +287,16 @@ def sign_up(
     without that consent the answers are dropped, never saved. `agreements_accepted`
     records that the conversation agreements were accepted (now).
 
-    Locks the gesprek row, then counts seats. A free seat becomes ONBEVESTIGD, held until
+    Locks the gesprek row, then counts seats. If seats are free while others are in
+    line (waiting list and reserves), they are offered first, to those the balance rule
+    allows (_offer_free_seats). Then a free seat becomes ONBEVESTIGD, held until
     now + GESPREKKEN_HOLD_MINUTES (never past the start), and queues "bevestig_email";
-    a full gesprek gives WACHTLIJST and queues "wachtlijst". If seats are free while
-    others wait (capacity was raised), those waiting are offered them first.
+    at a mixed table the line is then offered seats again, as someone from another
+    sector or side at the table can make room for reserves. A free seat the rule does
+    not allow this resident (see gesprekken.balance; their sector and, with consent,
+    their side count) gives RESERVE and queues "reserve" with `reason` "sector",
+    "stance" or "both" in its context, never the answers. A full gesprek gives
+    WACHTLIJST and queues "wachtlijst".
     The e-mail is stored lowercased and stripped; consent is recorded as given now.
 
     Raises GesprekClosed (not planned, or already started) and AlreadySignedUp (this
@@ -266,8 +317,16 @@ def sign_up(
         if active.exists():
             raise AlreadySignedUp()
         free = locked.max_participants - _seats_taken(locked)
-        if free > 0 and locked.aanmeldingen.waiting().exists():
+        if free > 0 and locked.aanmeldingen.queued().exists():
             free -= len(_offer_free_seats(locked, now))
+        answers = _stance_answers(locked, stance) if stance and stance_consent else {}
+        candidate = balance.Profile(
+            sector_id=sector.pk if sector is not None else None,
+            side=Standpunt.side_of(answers) if answers else "",
+        )
+        broken = []
+        if free > 0 and balance.applies(locked, now):
+            broken = balance.Table.of(locked).breaks(candidate)
         aanmelding = Aanmelding(
             gesprek=locked,
             name=name.strip(),
@@ -281,12 +340,14 @@ def sign_up(
             age_band=age_band or "",
             agreements_accepted_at=now if agreements_accepted else None,
         )
-        if free > 0:
+        if free <= 0:
+            aanmelding.status = Status.WACHTLIJST
+        elif broken:
+            aanmelding.status = Status.RESERVE
+        else:
             aanmelding.status = Status.ONBEVESTIGD
             hold = timedelta(minutes=settings.GESPREKKEN_HOLD_MINUTES)
             aanmelding.hold_expires_at = min(now + hold, locked.starts_at)
-        else:
-            aanmelding.status = Status.WACHTLIJST
         for attempt in range(3):
             try:
                 with transaction.atomic():
@@ -299,34 +360,35 @@ def sign_up(
                     raise
                 # The random check-in code clashed with another registration's.
                 aanmelding.short_code = new_short_code()
-        if stance and stance_consent:
-            _save_stance(aanmelding, stance, now)
+        if answers:
+            Standpunt.objects.create(
+                aanmelding=aanmelding, answers=answers, side=candidate.side, consent_at=now
+            )
         if aanmelding.status == Status.ONBEVESTIGD:
             _mail("bevestig_email", aanmelding)
+            if locked.balance and locked.aanmeldingen.queued().exists():
+                _offer_free_seats(locked, now)
+        elif aanmelding.status == Status.RESERVE:
+            _mail("reserve", aanmelding, context={"reason": balance.reason(broken)})
         else:
             _mail("wachtlijst", aanmelding)
     return aanmelding
 
 
-def _save_stance(aanmelding: Aanmelding, stance: dict[int, str], now: datetime) -> None:
-    """Keep the answers to the active statements of the gesprek's theme (consent given)."""
+def _stance_answers(gesprek: Gesprek, stance: dict[int, str]) -> dict[str, str]:
+    """The answers to the active statements of the gesprek's theme; the rest is dropped."""
     valid = set(
-        Stelling.objects.filter(thema_id=aanmelding.gesprek.thema_id, active=True).values_list(
-            "pk", flat=True
-        )
+        Stelling.objects.filter(thema_id=gesprek.thema_id, active=True).values_list("pk", flat=True)
     )
-    answers = {
-        str(pk): side
-        for pk, side in stance.items()
-        if int(pk) in valid and side in Standpunt.Side.values
-    }
-    if answers:
-        Standpunt.objects.create(
-            aanmelding=aanmelding,
-            answers=answers,
-            side=Standpunt.side_of(answers),
-            consent_at=now,
-        )
+    answers = {}
+    for pk, side in stance.items():
+        try:
+            known = int(pk) in valid
+        except (TypeError, ValueError):
+            known = False
+        if known and side in Standpunt.Side.values:
+            answers[str(int(pk))] = side
+    return answers
 
 
 def withdraw_stance(*, aanmelding: Aanmelding) -> bool:
@@ -340,11 +402,14 @@ def confirm(*, aanmelding: Aanmelding, now: datetime | None = None) -> Aanmeldin
 
     Locks the gesprek, then the aanmelding. ONBEVESTIGD → BEVESTIGD and queues
     "bevestigd" (with the .ics). If the hold has expired (status still ONBEVESTIGD or
-    already VERLOPEN), the resident still gets a seat when one is free; otherwise they
-    go on the waiting list (WACHTLIJST, queues "wachtlijst"), keeping their original
-    sign-up time as their place in the line. An offered seat (AANGEBODEN) is claimed as
-    by claim_offer. Repeating it is harmless: confirmed and waiting registrations are
-    returned unchanged. Check `aanmelding.status` afterwards to tell the resident.
+    already VERLOPEN), the resident still gets a seat when one is free and the balance
+    rule allows it; a free seat the rule does not allow makes them a reserve (RESERVE,
+    queues "reserve"); with no seat free they go on the waiting list (WACHTLIJST, queues
+    "wachtlijst"). Either way they keep their original sign-up time as their place in
+    the line; at a mixed table the line is served first, and offered whatever seats are
+    free afterwards. An offered seat (AANGEBODEN) is claimed as by claim_offer.
+    Repeating it is harmless: confirmed, waiting and reserve registrations are returned
+    unchanged. Check `aanmelding.status` afterwards to tell the resident.
 
     Raises GesprekClosed, RegistrationCancelled, OfferExpired, or AlreadySignedUp (an
     expired hold revived while the address has signed up again meanwhile).
@@ -367,17 +432,35 @@ def confirm(*, aanmelding: Aanmelding, now: datetime | None = None) -> Aanmeldin
                 and current.hold_expires_at is not None
                 and now < current.hold_expires_at
             )
-            if hold_valid or _seats_taken(gesprek, exclude=current) < gesprek.max_participants:
+            line_first = not hold_valid and gesprek.balance
+            if line_first and gesprek.aanmeldingen.queued().exists():
+                # At a mixed table, those already in line are served first, as at sign-up.
+                _offer_free_seats(gesprek, now)
+            seat_free = _seats_taken(gesprek, exclude=current) < gesprek.max_participants
+            broken = []
+            if not hold_valid and seat_free and balance.applies(gesprek, now):
+                broken = balance.Table.of(gesprek, exclude=current).breaks(
+                    balance.profile_of(current)
+                )
+            if hold_valid or (seat_free and not broken):
                 current.status = Status.BEVESTIGD
                 current.confirmed_at = now
                 current.hold_expires_at = None
                 _save_reactivated(current, ["status", "confirmed_at", "hold_expires_at"])
                 _mail("bevestigd", current)
+            elif seat_free:
+                current.status = Status.RESERVE
+                current.hold_expires_at = None
+                _save_reactivated(current, ["status", "hold_expires_at"])
+                _mail("reserve", current, context={"reason": balance.reason(broken)})
             else:
                 current.status = Status.WACHTLIJST
                 current.hold_expires_at = None
                 _save_reactivated(current, ["status", "hold_expires_at"])
                 _mail("wachtlijst", current)
+            if line_first and gesprek.aanmeldingen.queued().exists():
+                # The seat it held, or someone new at the table, can make room in the line.
+                _offer_free_seats(gesprek, now)
     _sync(aanmelding, current)
     if offer_expired:
         raise OfferExpired()
@@ -431,7 +514,7 @@ def claim_offer(*, aanmelding: Aanmelding, now: datetime | None = None) -> Aanme
 
 
 def cancel(*, aanmelding: Aanmelding, now: datetime | None = None) -> Aanmelding:
-    """The resident cancels (manage page). Frees their seat for the waiting list.
+    """The resident cancels (manage page). Frees their seat for the line.
 
     Locks the gesprek, then the aanmelding. Any live registration → GEANNULEERD with
     cancelled_at; a freed seat is offered on at once (offer_next_seat). Cancelling what
@@ -474,7 +557,10 @@ def expire_holds_and_offers(*, now: datetime | None = None) -> int:
 
     For each gesprek with something due, in its own transaction: lock the gesprek,
     ONBEVESTIGD past hold_expires_at and AANGEBODEN past offer_expires_at → VERLOPEN,
-    then offer_next_seat. Run by a beat task every few minutes. Returns how many expired.
+    then offer_next_seat. Also due: a planned gesprek that has reached its release time
+    (balance.release_at) with seats free and people in line (reserves, or waiting-list
+    entries the balance rule passed over): from then on they are offered the seats
+    whatever the mix. Run by a beat task every few minutes. Returns how many expired.
     """
     now = now or timezone.now()
     due = Q(status=Status.ONBEVESTIGD, hold_expires_at__lte=now) | Q(
@@ -483,6 +569,25 @@ def expire_holds_and_offers(*, now: datetime | None = None) -> int:
     gesprek_ids = set(
         Aanmelding.objects.filter(due).order_by().values_list("gesprek_id", flat=True)
     )
+    release = timedelta(hours=settings.GESPREKKEN_RESERVE_RELEASE_HOURS)
+    released = (
+        Gesprek.objects.filter(
+            status=Gesprek.Status.GEPLAND, starts_at__gt=now, starts_at__lte=now + release
+        )
+        .annotate(
+            seated=models.Count(
+                "aanmeldingen", filter=Q(aanmeldingen__status__in=Aanmelding.SEAT_STATUSES)
+            ),
+            in_line=models.Count(
+                "aanmeldingen",
+                filter=Q(aanmeldingen__status__in=[Status.WACHTLIJST, Status.RESERVE]),
+            ),
+        )
+        .filter(in_line__gt=0, seated__lt=models.F("max_participants"))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    gesprek_ids.update(released)
     expired = 0
     for gesprek_id in sorted(gesprek_ids):
         with transaction.atomic():
@@ -726,7 +831,9 @@ def change_gesprek(*, gesprek: Gesprek, now: datetime | None = None, **changes: 
     and every live registration (INFORMED_STATUSES) gets a "gewijzigd" mail keyed by
     registration and sequence: a later change mails again, the same change never twice.
     Holds and offers are kept within the new start. A larger capacity is offered to the
-    waiting list at once; a smaller one takes no seat away.
+    line (waiting list and reserves) at once, and so are free seats when the balance rule
+    of a mixed table changed (RULE_FIELDS); a smaller capacity or a stricter rule takes
+    no seat away.
 
     Raises TypeError for an unknown field, ValidationError for invalid values, and
     GesprekClosed for a cancelled or held gesprek.
@@ -768,7 +875,8 @@ def change_gesprek(*, gesprek: Gesprek, now: datetime | None = None, **changes: 
                     key=f"gewijzigd:{aanmelding.pk}:{locked.sequence}",
                     context=context,
                 )
-        if "max_participants" in changed:
+        mixed = locked.balance or "balance" in changed
+        if "max_participants" in changed or (mixed and RULE_FIELDS.intersection(changed)):
             _offer_free_seats(locked, now)
     _sync(gesprek, locked)
     return gesprek
@@ -820,8 +928,14 @@ PLAN_FIELDS = frozenset(
         "thema",
         "language",
         "accessibility_notes",
+        "balance",
+        "balance_max_share",
     }
 )
+# The maximum share of one sector or side at a mixed table (Gesprek.balance_max_share):
+# above a third, so three groups can always be seated; at most 90 %, or it mixes nothing.
+MIN_BALANCE_SHARE = 34
+MAX_BALANCE_SHARE = 90
 # What each format uses; the others are emptied so a walk never shows a video link.
 _FORMAT_FIELDS = {
     Gesprek.Format.TAFEL: {"place"},
@@ -902,6 +1016,19 @@ def _check_plan(
                 "co_facilitator",
                 _("Choose another facilitator who serves this municipality, or nobody."),
             )
+    if "balance" in fields and not isinstance(fields["balance"], bool):
+        refuse("balance", _("Choose whether the table should be mixed."))
+    share = fields.get("balance_max_share")
+    if "balance_max_share" in fields and (
+        isinstance(share, bool)
+        or not isinstance(share, int)
+        or not MIN_BALANCE_SHARE <= share <= MAX_BALANCE_SHARE
+    ):
+        refuse(
+            "balance_max_share",
+            _("Enter a maximum share from %(min)s to %(max)s per cent.")
+            % {"min": MIN_BALANCE_SHARE, "max": MAX_BALANCE_SHARE},
+        )
     thema = fields.get("thema")
     if (
         thema is not None
@@ -939,8 +1066,10 @@ def plan_gesprek(
     serves, the end is after the start, the start is in the future, minimum ≤ maximum
     (within MIN_GROUP_SIZE…MAX_GROUP_SIZE), a walk has a meeting point (`place`), an
     online gesprek a video link, the co-facilitator serves the gemeente, the theme is
-    active. In one transaction: creates the gesprek (CONCEPT) and, when `publish`, calls
-    publish(), which invites the interested residents of the buurt and wijk once each.
+    active, a mixed table (`balance`) has a maximum share (`balance_max_share`) within
+    MIN_BALANCE_SHARE…MAX_BALANCE_SHARE (left out: the default). In one transaction:
+    creates the gesprek (CONCEPT) and, when `publish`, calls publish(), which invites the
+    interested residents of the buurt and wijk once each.
 
     Raises TypeError for an unknown field, ValidationError (keyed by field) otherwise.
     """
@@ -1262,6 +1391,11 @@ class PurgeResult:
     interests_deleted: int
     # Staff account mails (allauth: verification, password reset) deleted from the outbox.
     account_mails_deleted: int = 0
+    # Effect-survey pairing keys destroyed (their answers stay, anonymous).
+    pairing_keys_destroyed: int = 0
+    # Incidents resolved long ago, and blocks past their end date, deleted.
+    incidents_deleted: int = 0
+    blocks_deleted: int = 0
 
 
 # What the outbox shows for the mails of an anonymised registration.
@@ -1320,8 +1454,11 @@ def purge_personal_data(*, now: datetime | None = None) -> PurgeResult:
     gesprek locked as every seat change does. Interest records are deleted the same number
     of days after the gesprek their owner was invited to ended, or, never invited, after
     they were made (or invited, when that gesprek is gone). Deleting an interest deletes its
-    e-mails in the outbox. Kept: gesprekken, reports, counts and statuses of registrations,
-    for the aggregates. Running it again changes nothing.
+    e-mails in the outbox. The effect survey's pairing keys of those gesprekken are
+    destroyed (effect.purge), resolved incidents are deleted the same number of days after
+    they were resolved and blocks after their end date (incidents.purge). Kept: gesprekken,
+    reports, counts and statuses of registrations, anonymous survey answers, for the
+    aggregates. Running it again changes nothing.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.GESPREKKEN_RETENTION_DAYS)
@@ -1346,10 +1483,15 @@ def purge_personal_data(*, now: datetime | None = None) -> PurgeResult:
     account_mails, _ = Bericht.objects.filter(
         kind=emails.ALLAUTH_KIND, created_at__lte=now - ACCOUNT_MAIL_RETENTION
     ).delete()
+    pairing_keys = effect.purge(now)
+    incident_result = incidents.purge(now)
     return PurgeResult(
         anonymised=anonymised,
         interests_deleted=per_model.get(Interesse._meta.label, 0),
         account_mails_deleted=account_mails,
+        pairing_keys_destroyed=pairing_keys,
+        incidents_deleted=incident_result.incidents_deleted,
+        blocks_deleted=incident_result.blocks_deleted,
     )
 
 
@@ -1367,6 +1509,8 @@ def erase_registration(*, aanmelding: Aanmelding, now: datetime | None = None) -
         gesprek, current = _lock_aanmelding(aanmelding)
         if current.status in INFORMED_STATUSES and gesprek.starts_at > now:
             cancel(aanmelding=current, now=now)
+        # Survey answers stay (anonymous), but can no longer be tied to this registration.
+        effect.forget(current)
         _anonymise([current])
     _sync(aanmelding, current)
     return aanmelding
@@ -1378,11 +1522,16 @@ def _iso(moment: datetime | None) -> str | None:
 
 def export_personal_data(*, aanmelding: Aanmelding) -> dict[str, Any]:
     """Everything we hold about the person behind this registration, as JSON-ready data
-    (AVG art. 15 and 20): the registration, the gesprek it is for, and the e-mails we sent
-    them about it. Reads only. Other registrations of the same address have their own links.
+    (AVG art. 15 and 20): the registration, their leefwereld and answers to the statements,
+    the gesprek it is for, the e-mails we sent them about it and incidents recorded about
+    them. Reads only. Other registrations of the same address have their own links.
     """
     gesprek = aanmelding.gesprek
     berichten = Bericht.objects.filter(aanmelding=aanmelding).order_by("created_at", "pk")
+    # Their own answers to the statements (they see them; nobody else ever does).
+    standpunt = Standpunt.objects.filter(aanmelding=aanmelding).first()
+    answers = standpunt.answers if standpunt else {}
+    stellingen = Stelling.objects.in_bulk([int(pk) for pk in answers])
     return {
         "registration": {
             "name": aanmelding.name,
@@ -1394,9 +1543,24 @@ def export_personal_data(*, aanmelding: Aanmelding) -> dict[str, Any]:
             "check_in_code": aanmelding.short_code,
             "signed_up_at": _iso(aanmelding.created_at),
             "privacy_consent_at": _iso(aanmelding.consent_at),
+            "conversation_agreements_accepted_at": _iso(aanmelding.agreements_accepted_at),
             "confirmed_at": _iso(aanmelding.confirmed_at),
             "cancelled_at": _iso(aanmelding.cancelled_at),
             "checked_in_at": _iso(aanmelding.checked_in_at),
+        },
+        "leefwereld": {
+            "sector": aanmelding.sector.text if aanmelding.sector_id else None,
+            "age_band": aanmelding.age_band or None,
+        },
+        "statements": {
+            "consent_at": _iso(standpunt.consent_at) if standpunt else None,
+            "answers": [
+                {
+                    "statement": stellingen[int(pk)].text if int(pk) in stellingen else None,
+                    "answer": side,
+                }
+                for pk, side in answers.items()
+            ],
         },
         "conversation": {
             "format": gesprek.format,
@@ -1417,6 +1581,16 @@ def export_personal_data(*, aanmelding: Aanmelding) -> dict[str, Any]:
                 "status": bericht.status,
             }
             for bericht in berichten
+        ],
+        # What a facilitator recorded about them (the right of access covers it too).
+        "incidents": [
+            {
+                "category": incident.category,
+                "text": incident.text,
+                "recorded_at": _iso(incident.created_at),
+                "resolved_at": _iso(incident.resolved_at),
+            }
+            for incident in aanmelding.incidenten.order_by("created_at", "pk")
         ],
         "retention_days_after_conversation": settings.GESPREKKEN_RETENTION_DAYS,
         "exported_at": _iso(timezone.now()),

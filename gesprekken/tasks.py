@@ -277,9 +277,13 @@ def purge_personal_data() -> dict:
 
     result = services.purge_personal_data()
     logger.info(
-        "retention purge: %s registrations anonymised, %s interests and %s account mails deleted",
+        "retention purge: %s registrations anonymised, %s interests and %s account mails "
+        "deleted, %s survey pairing keys destroyed, %s incidents and %s blocks deleted",
         result.anonymised,
         result.interests_deleted,
         result.account_mails_deleted,
+        result.pairing_keys_destroyed,
+        result.incidents_deleted,
+        result.blocks_deleted,
     )
     return dataclasses.asdict(result)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import effect_views, views
 
 app_name = "gesprekken"
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("aanmelding/<int:pk>/<str:token>/annuleer/", views.cancel, name="cancel"),
     path("aanmelding/<int:pk>/<str:token>/agenda.ics", views.ics, name="ics"),
     path("aanmelding/<int:pk>/<str:token>/taal/", views.change_language, name="language"),
+    path(
+        "aanmelding/<int:pk>/<str:token>/stellingen-wissen/",
+        views.withdraw_stance,
+        name="withdraw_stance",
+    ),
     path("aanmelding/<int:pk>/<str:token>/gegevens.json", views.export_data, name="export"),
     path("aanmelding/<int:pk>/<str:token>/verwijder/", views.erase, name="erase"),
     path("aanmelding/verwijderd/", views.erased, name="erased"),
@@ -23,4 +28,6 @@ urlpatterns = [
         "interesse/<int:pk>/<str:token>/bevestig/", views.interest_confirm, name="interest_confirm"
     ),
     path("privacy/", views.privacy, name="privacy"),
+    path("peiling/<int:pk>/<str:key>/voor/", effect_views.before, name="effect_before"),
+    path("peiling/<int:pk>/<str:key>/na/", effect_views.after, name="effect_after"),
 ]

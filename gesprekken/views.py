@@ -19,10 +19,10 @@ from gemeenten.forms import PostcodeForm
 from gemeenten.models import Buurt, Gemeente
 from gemeenten.postcode import lookup_pc4
 
-from . import ratelimit, services
+from . import balance, ratelimit, services
 from .forms import InterestForm, LanguageForm, ResendLinkForm, SignUpForm, current_language
 from .ics import FILENAME, calendar_for
-from .models import Aanmelding, Gesprek
+from .models import Aanmelding, Gesprek, Gespreksafspraak, Stelling
 from .queries import (
     Proximity,
     gesprekken_for_pages,
@@ -38,6 +38,7 @@ CANCELLABLE = {
     Aanmelding.Status.ONBEVESTIGD,
     Aanmelding.Status.BEVESTIGD,
     Aanmelding.Status.WACHTLIJST,
+    Aanmelding.Status.RESERVE,
     Aanmelding.Status.AANGEBODEN,
 }
 
@@ -116,10 +117,22 @@ def postcode_search(request):
 # --- The gesprek page and signing up ---------------------------------------------------
 
 
+def _stellingen(gesprek: Gesprek) -> list[Stelling]:
+    """The statements residents may answer for this gesprek: its theme's active ones."""
+    if not gesprek.thema_id:
+        return []
+    return list(Stelling.objects.filter(thema_id=gesprek.thema_id, active=True))
+
+
+def _sign_up_form(gesprek: Gesprek, data=None, **kwargs) -> SignUpForm:
+    return SignUpForm(data, stellingen=_stellingen(gesprek), **kwargs)
+
+
 def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200):
     context = {
         "gesprek": gesprek,
         "form": form,
+        "agreements": list(Gespreksafspraak.objects.filter(active=True)),
         "hold_minutes": settings.GESPREKKEN_HOLD_MINUTES,
     }
     return render(request, "gesprekken/gesprek_detail.html", context, status=status)
@@ -129,7 +142,7 @@ def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200
 def gesprek_detail(request, pk):
     gesprek = get_object_or_404(public_gesprekken(), pk=pk)
     # Coming from the postcode search, the postcode is filled in already.
-    form = SignUpForm(initial={"postcode": request.GET.get("postcode", "")[:20]})
+    form = _sign_up_form(gesprek, initial={"postcode": request.GET.get("postcode", "")[:20]})
     return _gesprek_page(request, gesprek, form)
 
 
@@ -138,7 +151,7 @@ def sign_up(request, pk):
     if request.method == "GET":
         return redirect("gesprekken:detail", pk=pk)
     gesprek = get_object_or_404(public_gesprekken(), pk=pk)
-    form = SignUpForm(request.POST)
+    form = _sign_up_form(gesprek, request.POST)
     if not form.is_valid():
         return _gesprek_page(request, gesprek, form, status=400)
     data = form.cleaned_data
@@ -153,12 +166,27 @@ def sign_up(request, pk):
             phone=data["phone"],
             postcode=data["postcode"],
             language=data["language"],
+            sector=data["sector"],
+            age_band=data["age_band"],
+            stance=data["stance"],
+            stance_consent=bool(data.get("stance_consent")),
+            # The one consent tick accepts the agreements listed just above it.
+            agreements_accepted=True,
         )
     except services.ServiceError as error:
         form.add_error(None, str(error))
         return _gesprek_page(request, gesprek, form, status=400)
     if aanmelding.status == Aanmelding.Status.WACHTLIJST:
         messages.info(request, _("This conversation is full. You are on the waiting list."))
+    elif aanmelding.status == Aanmelding.Status.RESERVE:
+        messages.info(
+            request,
+            _(
+                "You are a reserve for this conversation. There are seats left, but we want "
+                "a mixed table: people from different walks of life and with different views. "
+                "We e-mail you a seat as soon as the mix allows it, or shortly before the start."
+            ),
+        )
     return redirect("gesprekken:signed_up", pk=gesprek.pk)
 
 
@@ -198,10 +226,20 @@ def manage(request, pk, token):
             and bool(gesprek.video_url)
         ),
         "can_cancel": aanmelding.status in CANCELLABLE and gesprek.is_open_for_sign_up,
+        "reserve_release_at": _reserve_release_at(aanmelding, gesprek),
         "can_confirm": _can_confirm(aanmelding),
         "language_form": LanguageForm(initial={"language": aanmelding.language}),
     }
     return render(request, "gesprekken/manage.html", context)
+
+
+def _reserve_release_at(aanmelding: Aanmelding, gesprek: Gesprek):
+    """When a reserve is offered a seat at the latest (if one is free then); None when that
+    moment has passed or this is no reserve."""
+    if aanmelding.status != Aanmelding.Status.RESERVE:
+        return None
+    release = balance.release_at(gesprek)
+    return release if release > timezone.now() else None
 
 
 def _can_confirm(aanmelding: Aanmelding) -> bool:
@@ -242,6 +280,14 @@ def confirm(request, pk, token):
             _(
                 "Your e-mail address is confirmed. "
                 "The conversation is full: you are on the waiting list."
+            ),
+        )
+    elif aanmelding.status == Aanmelding.Status.RESERVE:
+        messages.info(
+            request,
+            _(
+                "Your e-mail address is confirmed. You are a reserve: this conversation "
+                "aims for a mixed table, and we e-mail you a seat as soon as the mix allows it."
             ),
         )
     return _to_manage(aanmelding)
@@ -295,6 +341,18 @@ def ics(request, pk, token):
     response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{FILENAME}"'
     return response
+
+
+@never_cache
+@require_POST
+def withdraw_stance(request, pk, token):
+    """Delete my answers to the statements: consent withdrawn, the answers are gone at once."""
+    aanmelding = _aanmelding_or_404(pk, token)
+    if services.withdraw_stance(aanmelding=aanmelding):
+        messages.success(request, _("Your answers to the statements are deleted."))
+    else:
+        messages.info(request, _("We hold no answers to the statements from you."))
+    return _to_manage(aanmelding)
 
 
 @never_cache

@@ -19,6 +19,7 @@ test_every_staff_url_can_be_filled fail: add its arguments to URL_KWARGS or KWAR
 """
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -26,6 +27,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from facilitators.models import Uitnodiging
+from gesprekken.incidents import email_digest, email_hint
+from gesprekken.models import Blokkade, Incident
 from tests.facilitators.factories import UserFactory
 from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory, InteresseFactory
 
@@ -61,6 +64,8 @@ URL_KWARGS = {
         "pk": lambda w: w.uitnodiging.pk,
         "token": lambda w: w.uitnodiging.token,
     },
+    "coordinatie:incident": {"pk": lambda w: w.incident.pk},
+    "coordinatie:lift_block": {"pk": lambda w: w.blokkade.pk},
 }
 # Per namespace, by argument name: anything not listed per URL above.
 _GESPREK = {
@@ -148,7 +153,8 @@ PUBLIC = [url for url in FILLABLE if url.public]
 
 @pytest.fixture
 def world(cast):
-    """One gesprek in gemeente A with a resident; an invitation to A."""
+    """One gesprek in gemeente A with a resident; an invitation to A; an incident about the
+    resident and a block of their address in A."""
     gesprek = GesprekFactory(
         buurt=cast.buurt_a,
         facilitator=cast.facilitator,
@@ -161,11 +167,29 @@ def world(cast):
         email="invited@example.org", invited_by=cast.coordinator
     )
     uitnodiging.gemeenten.set([cast.gemeente_a])
+    # An incident about the resident, and their address on A's block list.
+    incident = Incident.objects.create(
+        gesprek=gesprek,
+        aanmelding=aanmelding,
+        category=Incident.Category.VERSTORING,
+        text="Bleef door anderen heen praten.",
+        reported_by=cast.facilitator,
+    )
+    blokkade = Blokkade.objects.create(
+        gemeente=cast.gemeente_a,
+        email_digest=email_digest(RESIDENT_EMAIL),
+        email_hint=email_hint(RESIDENT_EMAIL),
+        reason="Verstoring",
+        expires_on=date.today() + timedelta(days=30),
+        incident=incident,
+    )
     return SimpleNamespace(
         cast=cast,
         gesprek=gesprek,
         aanmelding=aanmelding,
         uitnodiging=uitnodiging,
+        incident=incident,
+        blokkade=blokkade,
         no_role=UserFactory(username="no_role", totp=True),
     )
 

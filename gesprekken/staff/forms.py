@@ -6,18 +6,28 @@ import re
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from facilitators.access import served_gemeenten
 from gemeenten.models import Buurt, Gemeente
 
 from ..forms import ResidentForm, has_control_characters
 from ..models import Gesprek, Thema
-from ..services import AMSTERDAM, MAX_GROUP_SIZE, MAX_SERIES_WEEKS, MIN_GROUP_SIZE, PLAN_FIELDS
+from ..services import (
+    AMSTERDAM,
+    MAX_BALANCE_SHARE,
+    MAX_GROUP_SIZE,
+    MAX_SERIES_WEEKS,
+    MIN_BALANCE_SHARE,
+    MIN_GROUP_SIZE,
+    PLAN_FIELDS,
+)
 
 # A tag or comment start: the text is shown escaped anyway, but markup in a flyer or
 # an e-mail is never what a facilitator meant.
@@ -44,6 +54,17 @@ def _group_size_messages() -> dict:
         "min_value": _("Enter a number of at least %(limit_value)s."),
         "max_value": _("Enter a number of at most %(limit_value)s."),
     }
+
+
+def _share_text() -> str:
+    return gettext("Enter a whole number from %(min)s to %(max)s, for example 60.") % {
+        "min": MIN_BALANCE_SHARE,
+        "max": MAX_BALANCE_SHARE,
+    }
+
+
+# Lazy: the class attributes below are built once, the message in each request's language.
+_share_message = lazy(_share_text, str)
 
 
 def _weeks_choices():
@@ -238,6 +259,21 @@ class GesprekForm(ResidentForm):
         help_text=_("E.g. step-free entrance, hearing loop, benches along the walk."),
         error_messages=_length_messages(500),
     )
+    # The balance rule (gesprekken.balance). The help texts are set in __init__: they
+    # name the settings of this installation.
+    balance = forms.BooleanField(label=_("Mixed table"), required=False)
+    balance_max_share = forms.IntegerField(
+        label=_("Maximum share of one sector or one view (%)"),
+        required=False,
+        initial=60,
+        min_value=MIN_BALANCE_SHARE,
+        max_value=MAX_BALANCE_SHARE,
+        error_messages={
+            "invalid": _share_message(),
+            "min_value": _share_message(),
+            "max_value": _share_message(),
+        },
+    )
 
     def __init__(self, *args, gemeente: Gemeente, lead, **kwargs):
         super().__init__(*args, **kwargs)
@@ -251,6 +287,18 @@ class GesprekForm(ResidentForm):
             user.get_full_name() or user.email
         )
         self.fields["video_url"].widget.attrs["inputmode"] = "url"
+        self.fields["balance"].help_text = _(
+            "Aim for neighbours from different sectors and with different views on the "
+            "theme at one table. Someone who would make one sector or one view too large "
+            "becomes a reserve: they get a seat as soon as the mix allows it, or else "
+            "%(hours)s hours before the start if a seat is still free. Only residents who "
+            "chose to share their sector or view count; nobody sees who answered what."
+        ) % {"hours": settings.GESPREKKEN_RESERVE_RELEASE_HOURS}
+        self.fields["balance_max_share"].help_text = _(
+            "From %(min)s to %(max)s. At 60, no sector and no view takes more than 60 %% of "
+            "the seats; the first few people of a small table may be alike."
+        ) % {"min": MIN_BALANCE_SHARE, "max": MAX_BALANCE_SHARE}
+        self.fields["balance_max_share"].widget.attrs["inputmode"] = "numeric"
 
     # Plain text: one line where a line is expected, never markup.
     def _single_line(self, name: str) -> str:
@@ -280,6 +328,19 @@ class GesprekForm(ResidentForm):
 
     def clean(self):
         data = super().clean()
+        if (
+            data.get("balance")
+            and data.get("balance_max_share") is None
+            and "balance_max_share" not in self.errors
+        ):
+            self.add_error(
+                "balance_max_share",
+                ValidationError(
+                    _("A mixed table needs a maximum share: %(message)s")
+                    % {"message": _share_message()},
+                    code="required",
+                ),
+            )
         day, start, end = data.get("date"), data.get("start_time"), data.get("end_time")
         if day and start and end:
             # The clock in Amsterdam, also for a facilitator travelling elsewhere.
@@ -291,7 +352,11 @@ class GesprekForm(ResidentForm):
         """The cleaned values as services.plan_gesprek / replan_gesprek take them."""
         # The buurt is chosen apart (per served gemeente), the rest as the service names it.
         fields = PLAN_FIELDS - {"buurt"}
-        return {name: value for name, value in self.cleaned_data.items() if name in fields}
+        chosen = {name: value for name, value in self.cleaned_data.items() if name in fields}
+        if chosen.get("balance_max_share") is None:
+            # Left empty with the rule off: keep the share as it is (or the default).
+            chosen.pop("balance_max_share", None)
+        return chosen
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show a service's ValidationError on the fields it is about."""
@@ -383,6 +448,8 @@ class EditForm(GesprekForm):
                 "max_participants",
                 "language",
                 "accessibility_notes",
+                "balance",
+                "balance_max_share",
             )
         }
         return {

@@ -72,17 +72,27 @@ def my_gesprekken(user, *, now: datetime) -> Workspace:
     return Workspace(upcoming=upcoming, past=past)
 
 
-def participants(gesprek: Gesprek) -> tuple[list[Aanmelding], list[Aanmelding], list[Aanmelding]]:
-    """(with a seat, waiting list in order, cancelled or expired) for the list. One query."""
-    seated, waiting, gone = [], [], []
+def participants(
+    gesprek: Gesprek,
+) -> tuple[list[Aanmelding], list[Aanmelding], list[Aanmelding], int]:
+    """(with a seat, waiting list in order, cancelled or expired, number of reserves) for
+    the list. One query.
+
+    Reserves of a mixed table are only counted, never listed: a name marked "reserve" next
+    to the live mix would tell the facilitator that this person's sector or stance is the
+    one over the limit. They appear by name once they are offered a seat, like anyone.
+    """
+    seated, waiting, gone, reserves = [], [], [], 0
     for aanmelding in gesprek.aanmeldingen.order_by("created_at", "pk"):
-        if aanmelding.status == Status.WACHTLIJST:
+        if aanmelding.status == Status.RESERVE:
+            reserves += 1
+        elif aanmelding.status == Status.WACHTLIJST:
             waiting.append(aanmelding)
         elif aanmelding.status in (Status.GEANNULEERD, Status.VERLOPEN):
             gone.append(aanmelding)
         else:
             seated.append(aanmelding)
-    return seated, waiting, gone
+    return seated, waiting, gone, reserves
 
 
 def demand(user, *, now: datetime) -> list[Buurt]:

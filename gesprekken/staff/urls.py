@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .. import incident_views
 from . import views
 
 app_name = "werkruimte"
@@ -13,4 +14,5 @@ urlpatterns = [
     path("gesprek/<int:pk>/wijzigen/", views.edit, name="edit"),
     path("gesprek/<int:pk>/afgelasten/", views.cancel, name="cancel"),
     path("gesprek/<int:pk>/publiceren/", views.publish, name="publish"),
+    path("gesprek/<int:pk>/incident/", incident_views.record, name="incident"),
 ]

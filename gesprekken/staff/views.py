@@ -17,7 +17,7 @@ from facilitators.access import served_gemeenten
 from facilitators.decorators import facilitator_required
 from gemeenten.models import Buurt, Gemeente
 
-from .. import services
+from .. import balance, services
 from ..models import Gesprek
 from . import queries
 from .forms import BuurtSearchForm, EditForm, PlanForm
@@ -130,14 +130,17 @@ def plan(request):
 @facilitator_required
 @require_GET
 def gesprek(request, pk):
-    """One gesprek: the facts, who is coming (with contact details), the waiting list."""
+    """One gesprek: the facts, who is coming (with contact details), the waiting list, how
+    many reserves (never who), and the mix at the table as counts only (balance.mix)."""
     gesprek = _mine(request, pk)
-    seated, waiting, gone = queries.participants(gesprek)
+    seated, waiting, gone, reserves = queries.participants(gesprek)
     context = {
         "gesprek": gesprek,
         "seated": seated,
         "waiting": waiting,
         "gone": gone,
+        "reserves": reserves,
+        "mix": balance.mix(gesprek),
         "is_open": _is_open(gesprek),
     }
     return render(request, "werkruimte/gesprek.html", context)
@@ -148,8 +151,8 @@ def gesprek(request, pk):
 def day_list(request, pk):
     """The list for the day, to print: one page, no navigation."""
     gesprek = _mine(request, pk)
-    seated, waiting, _gone = queries.participants(gesprek)
-    context = {"gesprek": gesprek, "seated": seated, "waiting": waiting}
+    seated, waiting, _gone, reserves = queries.participants(gesprek)
+    context = {"gesprek": gesprek, "seated": seated, "waiting": waiting, "reserves": reserves}
     return render(request, "werkruimte/day_list.html", context)
 
 

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from dekking import exports
 from dekking.queries import TREND_WEEKS
 from tests.dekking.conftest import FACILITATOR_LAST_NAME, PARTICIPANT_EMAIL, PARTICIPANT_NAME
 from tests.dekking.pages import classes, csv_rows, page, text
@@ -13,6 +14,16 @@ NATIONAL = reverse("dekking:national")
 PUBLIC = reverse("dekking:public")
 AADORP = reverse("dekking:gemeente", args=["GM0001"])
 WIDE = "Held in half of its neighbourhoods or more"
+# No effect survey answers in this world: 0 pairs, no figures (tests/dekking/test_effect.py).
+EFFECT_COLUMNS = exports.EFFECT_FIELDS + [f"province_{name}" for name in exports.EFFECT_FIELDS]
+NO_EFFECT_FIGURES = {name: None for name in exports.EFFECT_FIELDS if name != "effect_n"}
+NO_EFFECT = {
+    "effect_n": 0,
+    **NO_EFFECT_FIGURES,
+    "province_effect_n": 0,
+    **{f"province_{name}": None for name in NO_EFFECT_FIGURES},
+}
+NO_EFFECT_CELLS = ["0" if value == 0 else "" for value in NO_EFFECT.values()]
 
 
 @pytest.fixture
@@ -340,6 +351,7 @@ def test_the_open_data_json(client, world):
         "gesprekken_planned": 3,
         "participants": 11,
     }
+    assert data["effect"] == {"effect_n": 0, **NO_EFFECT_FIGURES}
     assert data["gemeenten"] == [
         {
             "code": "GM0001",
@@ -351,6 +363,7 @@ def test_the_open_data_json(client, world):
             "buurten_reached": 2,
             "buurten_total": 4,
             "participants": 11,
+            **NO_EFFECT,
         },
         {
             "code": "GM0002",
@@ -362,6 +375,7 @@ def test_the_open_data_json(client, world):
             "buurten_reached": 1,
             "buurten_total": 3,
             "participants": None,
+            **NO_EFFECT,
         },
         {
             "code": "GM0003",
@@ -373,6 +387,7 @@ def test_the_open_data_json(client, world):
             "buurten_reached": 0,
             "buurten_total": 1,
             "participants": 0,
+            **NO_EFFECT,
         },
         {
             "code": "GM0005",
@@ -384,6 +399,7 @@ def test_the_open_data_json(client, world):
             "buurten_reached": 0,
             "buurten_total": 1,
             "participants": 0,
+            **NO_EFFECT,
         },
     ]
 
@@ -404,11 +420,12 @@ def test_the_open_data_csv(client, world):
             "buurten_reached",
             "buurten_total",
             "participants",
+            *EFFECT_COLUMNS,
         ],
-        ["GM0001", "Aadorp", "PV26", "Utrecht", "3", "1", "2", "4", "11"],
-        ["GM0002", "Beekdal", "PV26", "Utrecht", "1", "1", "1", "3", ""],
-        ["GM0003", "Clinge", "PV27", "Noord-Holland", "0", "1", "0", "1", "0"],
-        ["GM0005", "Eemdal", "PV27", "Noord-Holland", "0", "0", "0", "1", "0"],
+        ["GM0001", "Aadorp", "PV26", "Utrecht", "3", "1", "2", "4", "11", *NO_EFFECT_CELLS],
+        ["GM0002", "Beekdal", "PV26", "Utrecht", "1", "1", "1", "3", "", *NO_EFFECT_CELLS],
+        ["GM0003", "Clinge", "PV27", "Noord-Holland", "0", "1", "0", "1", "0", *NO_EFFECT_CELLS],
+        ["GM0005", "Eemdal", "PV27", "Noord-Holland", "0", "0", "0", "1", "0", *NO_EFFECT_CELLS],
     ]
 
 

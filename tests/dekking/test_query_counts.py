@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from gesprekken.models import Aanmelding, Gesprek, Interesse, Verslag
+from gesprekken.models import Aanmelding, Effectmeting, Gesprek, Interesse, Verslag
 from tests.dekking.conftest import polygon
 from tests.facilitators.factories import RolFactory, UserFactory
 from tests.gemeenten.factories import BuurtFactory, GemeenteFactory, WijkFactory
@@ -80,6 +80,20 @@ def activity(request, db, frozen):
         )
         for number in range(size // 5 + 1)
     )
+    # Effect survey answers: two pairs and one before-answer (still keyed) per gesprek.
+    Effectmeting.objects.bulk_create(
+        Effectmeting(
+            gesprek=gesprek,
+            pairing_digest=f"{gesprek.pk:064d}" if seat == 2 else None,
+            before_thermometer=rng.randint(0, 100),
+            before_trust=rng.randint(1, 5),
+            after_thermometer=None if seat == 2 else rng.randint(0, 100),
+            after_trust=None if seat == 2 else rng.randint(1, 5),
+            after_argument=None if seat == 2 else rng.randint(1, 5),
+        )
+        for gesprek in gesprekken
+        for seat in range(3)
+    )
     national = UserFactory(username="landelijk", totp=True)
     RolFactory(user=national, landelijk=True)
     assert Gesprek.objects.count() == size
@@ -92,8 +106,9 @@ def test_the_national_dashboard(client, activity, django_assert_num_queries):
     # 6 gemeenten with their number of buurten, 7 gesprekken per gemeente, 8 participants
     # per gemeente, 9 held per week, 10 participants per week, 11 themes in reports,
     # 12 number of reports, 13 demand without supply, 14 active facilitators,
-    # 15 latest geography import (map cache key), 16 boundaries (first map in this process).
-    with django_assert_num_queries(16):
+    # 15 latest geography import (map cache key), 16 boundaries (first map in this process),
+    # 17-20 effect of the conversations: total, per province, per theme, per format.
+    with django_assert_num_queries(20):
         response = client.get(reverse("dekking:national"), {"provincie": "", "vorm": ""})
     assert response.status_code == 200
 
@@ -102,8 +117,8 @@ def test_the_national_dashboard_filtered(client, activity, django_assert_num_que
     client.force_login(activity)
     client.get(reverse("dekking:national"))  # the map's boundaries are read once
     query = {"start": "2026-01-01", "end": "2026-03-31", "provincie": "PV26", "vorm": "tafel"}
-    # As above, without the boundaries (cached in this process): 15.
-    with django_assert_num_queries(15):
+    # As above, without the boundaries (cached in this process): 19.
+    with django_assert_num_queries(19):
         response = client.get(reverse("dekking:national"), query)
     assert response.status_code == 200
 
@@ -114,8 +129,9 @@ def test_the_municipal_dashboard(client, activity, django_assert_num_queries):
     # gemeente, 6 themes for the filter form, 7 load as lead, 8 load as co-lead, 9 buurten,
     # 10 gesprekken per buurt, 11 participants per buurt, 12 open interest per buurt,
     # 13 held per week, 14 participants per week, 15 themes in reports, 16 number of
-    # reports, 17 demand without supply, 18 active facilitators.
-    with django_assert_num_queries(18):
+    # reports, 17 demand without supply, 18 active facilitators, 19-21 effect of the
+    # conversations: total, per theme, per format.
+    with django_assert_num_queries(21):
         response = client.get(reverse("dekking:gemeente", args=["GM0001"]))
     assert response.status_code == 200
 
@@ -173,8 +189,8 @@ def test_the_public_page(client, activity, django_assert_num_queries):
 @pytest.mark.parametrize("name", ["dekking:open_data_json", "dekking:open_data_csv"])
 def test_the_open_data(client, activity, django_assert_num_queries, name):
     # 1 gemeenten with their number of buurten, 2 gesprekken per gemeente, 3 participants
-    # per gemeente.
-    with django_assert_num_queries(3):
+    # per gemeente, 4-6 effect of the conversations: national, per province, per gemeente.
+    with django_assert_num_queries(6):
         response = client.get(reverse(name))
     assert response.status_code == 200
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from facilitators.models import Uitnodiging
 from tests.facilitators.factories import OrganisatieFactory, UserFactory
+from tests.gesprekken.factories import ThemaFactory
 
 MODELS = ["organisatie", "facilitator", "rol", "uitnodiging"]
 
@@ -74,6 +75,18 @@ def test_a_national_coordinator_manages_organisations_roles_and_themes_without_b
     for model in MODELS:
         assert client.get(reverse(f"admin:facilitators_{model}_changelist")).status_code == 200
     assert client.get(reverse("admin:gesprekken_thema_changelist")).status_code == 200
+
+
+def test_a_national_coordinator_keeps_statements_sectors_and_agreements(client, cast):
+    thema = ThemaFactory()
+    client.force_login(cast.national)
+    for model in ("sector", "gespreksafspraak"):
+        assert client.get(reverse(f"admin:gesprekken_{model}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:gesprekken_{model}_add")).status_code == 200
+    # Statements are edited inline on their theme.
+    page = client.get(reverse("admin:gesprekken_thema_change", args=[thema.pk]))
+    assert page.status_code == 200
+    assert "stellingen-TOTAL_FORMS" in page.content.decode()
 
 
 @pytest.mark.parametrize("model", ["aanmelding", "interesse", "bericht"])

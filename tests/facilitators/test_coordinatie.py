@@ -49,10 +49,11 @@ def test_the_list_takes_the_same_queries_for_few_and_many(
     for _number in range(extra):
         FacilitatorFactory(gemeenten=[cast.gemeente_a], organisaties=[organisatie])
     cast.login(client, cast.coordinator)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         # 1. session, 2. user, 3. staff roles and authenticator (decorator),
         # 4. is this coordinator national? (access.coordinated_gemeenten),
-        # 5. facilitators with their users, 6. their organisations, 7. their gemeenten
+        # 5. facilitators with their users, 6. their organisations, 7. their gemeenten,
+        # 8. open incidents in the menu
         response = client.get(reverse("coordinatie:index"))
     assert len(response.context["facilitators"]) == 2 + extra
 

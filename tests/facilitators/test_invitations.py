@@ -331,10 +331,11 @@ def test_the_invitations_page_takes_the_same_queries_for_few_and_many(
     _invitations(cast, count)
     make_invitation(cast, email="b@example.org").gemeenten.set([cast.gemeente_b])
     cast.login(client, cast.coordinator)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         # 1. session, 2. user, 3. staff roles and authenticator (decorator),
         # 4. is this coordinator national? (access.coordinated_gemeenten),
-        # 5. invitations with inviter and organisation, 6. their gemeenten (prefetch)
+        # 5. invitations with inviter and organisation, 6. their gemeenten (prefetch),
+        # 7. open incidents in the menu
         response = client.get(reverse("coordinatie:invitations"))
     assert response.status_code == 200
     page = response.content.decode()

@@ -83,6 +83,7 @@ def expected_link(kind, bericht):
         "bevestig_email": lambda: link("gesprekken:confirm", a.pk, a.token),
         "bevestigd": lambda: link("gesprekken:manage", a.pk, a.token),
         "wachtlijst": lambda: link("gesprekken:manage", a.pk, a.token),
+        "reserve": lambda: link("gesprekken:manage", a.pk, a.token),
         "plek_aangeboden": lambda: link("gesprekken:claim", a.pk, a.token),
         "herinnering": lambda: link("gesprekken:manage", a.pk, a.token),
         "gewijzigd": lambda: link("gesprekken:manage", a.pk, a.token),
@@ -180,6 +181,14 @@ CASES = [
         {
             "nl": ("Er is een gesprek gepland in Wijk C", "Nu is er een!"),
             "en": ("A conversation is planned in Wijk C", "Now there is one!"),
+        },
+    ),
+    (
+        "reserve",
+        S.RESERVE,
+        {
+            "nl": ("Je bent reserve voor", "Dit gesprek wil een gemengde tafel"),
+            "en": ("You are a reserve for", "This conversation aims for a mixed table"),
         },
     ),
     (

@@ -368,8 +368,11 @@ def test_gesprek_page_query_count_does_not_grow_with_registrations(
     gesprek = GesprekFactory(buurt=wijk_c, max_participants=30)
     AanmeldingFactory.create_batch(n, gesprek=gesprek)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(3):
         # 1. the gesprek with buurt, wijk, gemeente, theme, facilitator and seats left
+        # 2. the sectors of the optional "mixed table" section
+        # 3. the conversation agreements
+        # (4. the theme's statements, for a gesprek with a theme)
         response = client.get(gesprek.get_absolute_url())
 
     assert response.context["gesprek"].seats_left == 30 - n

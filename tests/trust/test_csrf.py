@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from facilitators.models import Uitnodiging
+from gesprekken import effect
 from gesprekken.models import Gesprek
 from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory, InteresseFactory
 from tests.gesprekken.pages import cache_table, empty_cache  # noqa: F401
@@ -70,6 +71,15 @@ BY_URL = {
         "pk": lambda w: w.interesse.pk,
         "token": lambda w: w.interesse.token,
     },
+    # The effect survey: a gesprek and the pairing key of one of its registrations.
+    "gesprekken:effect_before": {
+        "pk": lambda w: w.gesprek.pk,
+        "key": lambda w: effect.pairing_key(w.aanmelding),
+    },
+    "gesprekken:effect_after": {
+        "pk": lambda w: w.gesprek.pk,
+        "key": lambda w: effect.pairing_key(w.aanmelding),
+    },
     "coordinatie:deactivate": {"pk": lambda w: w.cast.co_facilitator.facilitator.pk},
     "coordinatie:erase": {"pk": lambda w: w.cast.co_facilitator.facilitator.pk},
     "coordinatie:revoke": {"pk": lambda w: w.uitnodiging.pk},
@@ -77,6 +87,9 @@ BY_URL = {
         "pk": lambda w: w.uitnodiging.pk,
         "token": lambda w: w.uitnodiging.token,
     },
+    # Incidents and the block list: the CSRF guard answers before the view looks them up.
+    "coordinatie:incident": {"pk": lambda w: w.gesprek.pk},
+    "coordinatie:lift_block": {"pk": lambda w: w.gesprek.pk},
     "uitvoering:feed": {
         "user_pk": lambda w: w.cast.facilitator.pk,
         "token": lambda w: w.cast.facilitator.facilitator.calendar_token,

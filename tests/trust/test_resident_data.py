@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gesprekken import services
-from gesprekken.models import Aanmelding, Bericht, Gesprek
+from gesprekken.models import Aanmelding, Bericht, Gesprek, Incident
 from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory
 from tests.gesprekken.pages import Elements, cache_table, empty_cache  # noqa: F401
 
@@ -66,6 +66,22 @@ def test_the_download_holds_the_registration_the_gesprek_and_the_mails(client, f
     assert [mail["kind"] for mail in data["emails"]] == ["bevestigd"]
     # The secret link itself is not data about the person, and must not leak in a file.
     assert fatima.token not in response.content.decode()
+
+
+def test_the_download_holds_incidents_recorded_about_them_and_no_one_elses(client, fatima):
+    other = AanmeldingFactory(gesprek=fatima.gesprek)
+    Incident.objects.create(
+        gesprek=fatima.gesprek, aanmelding=fatima, category="niet_verschenen", text="Twee keer weg."
+    )
+    Incident.objects.create(
+        gesprek=fatima.gesprek, aanmelding=other, category="verstoring", text="Over iemand anders."
+    )
+
+    data = json.loads(client.get(url("export", fatima)).content)
+
+    assert [(i["category"], i["text"]) for i in data["incidents"]] == [
+        ("niet_verschenen", "Twee keer weg.")
+    ]
 
 
 def test_the_download_needs_the_right_token(client, fatima):

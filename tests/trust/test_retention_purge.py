@@ -222,7 +222,14 @@ def test_the_beat_task_runs_the_purge(now, retention, buurt):
     aanmelding = AanmeldingFactory(gesprek=_ended(buurt, timezone.now(), retention + DAY))
     InteresseFactory(buurt=buurt, created_at=timezone.now() - retention - DAY)
     outcome = tasks.purge_personal_data.delay().get()
-    assert outcome == {"anonymised": 1, "interests_deleted": 1, "account_mails_deleted": 0}
+    assert outcome == {
+        "anonymised": 1,
+        "interests_deleted": 1,
+        "account_mails_deleted": 0,
+        "pairing_keys_destroyed": 0,
+        "incidents_deleted": 0,
+        "blocks_deleted": 0,
+    }
     aanmelding.refresh_from_db()
     assert aanmelding.name == ""
 

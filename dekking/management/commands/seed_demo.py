@@ -1,7 +1,10 @@
 """Deterministic demo data over the real geography.
 
 `--scale small` (used by `make run`): a handful of staff log-ins and a few dozen
-gesprekken in the big cities, some full, some with a waiting list, some held.
+gesprekken in the big cities, some full, some with a waiting list, some held. The themes
+have statements; a third of the upcoming gesprekken keep a mixed table (balance on), and
+residents gave a sector, an age band and, with its own consent, their answers — so the
+mix, the reserves and the statements on the sign-up form can be seen.
 Run it again and it changes nothing: everything is keyed by fixed names.
 
 `--scale national` (for `make bench`): the small demo plus about 100,000 gesprekken and
@@ -22,7 +25,8 @@ from django.utils import timezone
 
 from facilitators.models import Facilitator, Organisatie, Rol
 from gemeenten.models import Buurt, Gemeente
-from gesprekken.models import Aanmelding, Gesprek, Thema
+from gesprekken import balance
+from gesprekken.models import Aanmelding, AgeBand, Gesprek, Sector, Standpunt, Stelling, Thema
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DEMO_PASSWORD = "buurtgesprek-demo"  # noqa: S105 - printed on purpose, local demo only
@@ -42,6 +46,56 @@ THEMES = [
     "Veiligheid en samenleven",
     "Klimaat en energie",
 ]
+# Two statements per theme (Dutch, English): residents may answer them at sign-up.
+STATEMENTS = {
+    "Wonen en betaalbaarheid": [
+        (
+            "Er moeten meer betaalbare woningen in onze buurt komen, ook als dat groen kost.",
+            "Our neighbourhood needs more affordable homes, even if it costs green space.",
+        ),
+        ("Hoogbouw past bij onze buurt.", "High-rise buildings fit our neighbourhood."),
+    ],
+    "Zorg en werk in de buurt": [
+        (
+            "Zorgen voor elkaar is vooral een taak van familie en buren.",
+            "Caring for each other is mainly a task for family and neighbours.",
+        ),
+        (
+            "Winkels en horeca mogen in onze buurt langer open.",
+            "Shops and cafés in our neighbourhood may stay open longer.",
+        ),
+    ],
+    "Jong en oud": [
+        (
+            "Jongeren hebben te weinig plek in onze buurt.",
+            "Young people have too little room in our neighbourhood.",
+        ),
+        (
+            "Ouderen krijgen genoeg aandacht in onze buurt.",
+            "Older people get enough attention in our neighbourhood.",
+        ),
+    ],
+    "Veiligheid en samenleven": [
+        (
+            "Meer cameratoezicht maakt onze buurt veiliger.",
+            "More camera surveillance makes our neighbourhood safer.",
+        ),
+        (
+            "Buren moeten elkaar zelf aanspreken op overlast.",
+            "Neighbours should speak to each other about nuisance themselves.",
+        ),
+    ],
+    "Klimaat en energie": [
+        (
+            "De gemeente moet sneller van het aardgas af.",
+            "The municipality should move off natural gas faster.",
+        ),
+        (
+            "Windmolens dicht bij huizen zijn aanvaardbaar.",
+            "Wind turbines close to homes are acceptable.",
+        ),
+    ],
+}
 # Where the small demo plans gesprekken: the four biggest cities and one village gemeente.
 DEMO_GEMEENTEN = ["GM0344", "GM0599", "GM0363", "GM0518", "GM1992"]
 FIRST_NAMES = ["Anna", "Bram", "Fatima", "Jeroen", "Mila", "Youssef", "Eva", "Daan", "Lotte", "Sem"]
@@ -63,7 +117,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self._users()
             self._roles(users)
+            self._statements()
             created = self._gesprekken(rng, users[FACILITATOR])
+            if created:
+                # Its own random stream, so the gesprekken above stay what they were.
+                self._mixed_tables(random.Random(seed + 1), users[FACILITATOR])
         if scale == "national":
             # Bulk activity over every gemeente (COPY on PostgreSQL): dekking/seed_national.py.
             from dekking.seed_national import run_from_command
@@ -180,3 +238,107 @@ class Command(BaseCommand):
                 consent_at=gesprek.created_at,
                 confirmed_at=gesprek.created_at if seat else None,
             )
+
+    def _statements(self) -> None:
+        for theme_name, statements in STATEMENTS.items():
+            thema, _created = Thema.objects.get_or_create(name=theme_name)
+            for order, (text, text_en) in enumerate(statements):
+                Stelling.objects.get_or_create(
+                    thema=thema, text=text, defaults={"text_en": text_en, "order": order}
+                )
+
+    def _mixed_tables(self, rng: random.Random, facilitator) -> None:
+        """Leefwereld and stances for the demo residents; mixed tables with reserves.
+
+        A third of the upcoming gesprekken keep a mixed table. Their seat holders are given
+        profiles the balance rule allows (gesprekken.balance.Table), and where seats are
+        free, a resident whose side is already at its limit waits as a reserve.
+        """
+        sectors = list(Sector.objects.filter(active=True))
+        self._showcases = 0
+        statements = {}
+        for stelling in Stelling.objects.filter(active=True):
+            statements.setdefault(stelling.thema_id, []).append(stelling)
+        gesprekken = Gesprek.objects.filter(facilitator=facilitator).order_by("starts_at", "pk")
+        upcoming = 0
+        for gesprek in gesprekken:
+            if gesprek.status == Gesprek.Status.GEPLAND:
+                gesprek.balance = upcoming % 3 == 0
+                upcoming += 1
+                if gesprek.balance:
+                    gesprek.save(update_fields=["balance"])
+            table = balance.Table(gesprek=gesprek)
+            for aanmelding in gesprek.aanmeldingen.order_by("created_at", "pk"):
+                seated = aanmelding.status in Aanmelding.SEAT_STATUSES
+                for _attempt in range(5):
+                    sector = rng.choice(sectors) if sectors and rng.random() < 0.8 else None
+                    answers = self._answers(rng, statements.get(gesprek.thema_id, []))
+                    side = Standpunt.side_of(answers) if answers else ""
+                    profile = balance.Profile(sector_id=sector and sector.pk, side=side)
+                    if not (gesprek.balance and seated) or table.allows(profile):
+                        break
+                else:
+                    sector, answers, profile = None, {}, balance.Profile()
+                if seated:
+                    table.seat(profile)
+                aanmelding.sector = sector
+                aanmelding.age_band = rng.choice(AgeBand.values) if rng.random() < 0.7 else ""
+                aanmelding.agreements_accepted_at = aanmelding.consent_at
+                aanmelding.save(update_fields=["sector", "age_band", "agreements_accepted_at"])
+                self._stance(aanmelding, answers)
+            if gesprek.balance and table.seated < gesprek.max_participants:
+                self._reserves(rng, gesprek, table, statements.get(gesprek.thema_id, []))
+
+    @staticmethod
+    def _answers(rng: random.Random, statements: list) -> dict:
+        # About half answer the statements (with consent); some skip one of them.
+        if not statements or rng.random() < 0.5:
+            return {}
+        sides = Standpunt.Side.values
+        return {str(s.pk): rng.choice(sides) for s in statements if rng.random() < 0.9}
+
+    @staticmethod
+    def _stance(aanmelding: Aanmelding, answers: dict) -> None:
+        if answers:
+            Standpunt.objects.create(
+                aanmelding=aanmelding,
+                answers=answers,
+                side=Standpunt.side_of(answers),
+                consent_at=aanmelding.consent_at,
+            )
+
+    def _reserves(self, rng: random.Random, gesprek: Gesprek, table, statements) -> None:
+        """Fill one side of the table up to the rule's limit; the next of that side waits
+        as a reserve (the worked example of gesprekken.balance, on a demo table)."""
+        if not statements or not balance.applies(gesprek, timezone.now()):
+            return
+        if gesprek.max_participants - table.seated < 4 or self._showcases >= 2:
+            return
+        self._showcases += 1
+        seated, reserve = Aanmelding.Status.BEVESTIGD, Aanmelding.Status.RESERVE
+        agree = balance.Profile(side=Standpunt.Side.EENS)
+        disagree = balance.Profile(side=Standpunt.Side.ONEENS)
+        self._neighbour(rng, gesprek, statements, disagree.side, seated)
+        table.seat(disagree)
+        while table.allows(agree) and table.seated < gesprek.max_participants - 1:
+            self._neighbour(rng, gesprek, statements, agree.side, seated)
+            table.seat(agree)
+        if not table.allows(agree):
+            self._neighbour(rng, gesprek, statements, agree.side, reserve)
+
+    def _neighbour(self, rng, gesprek, statements, side, status) -> None:
+        name = rng.choice(FIRST_NAMES)
+        number = gesprek.aanmeldingen.count()
+        seat = status in Aanmelding.SEAT_STATUSES
+        aanmelding = Aanmelding.objects.create(
+            gesprek=gesprek,
+            name=f"{name} {chr(65 + number % 26)}.",
+            email=f"{name.lower()}.{gesprek.pk}.mix{number}@demo.buurtgesprek.nl",
+            postcode=gesprek.buurt.pc4 or "1000",
+            status=status,
+            age_band=rng.choice(AgeBand.values),
+            consent_at=gesprek.created_at,
+            confirmed_at=gesprek.created_at if seat else None,
+            agreements_accepted_at=gesprek.created_at,
+        )
+        self._stance(aanmelding, {str(s.pk): side for s in statements})

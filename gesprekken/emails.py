@@ -24,8 +24,8 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 
-from . import effect, ics
-from .models import Aanmelding, Bericht, Gesprek, Gespreksafspraak, Verslag
+from . import effect, ics, lists
+from .models import Aanmelding, Bericht, Gesprek, Verslag
 from .queries import waiting_list_position
 
 KINDS = (
@@ -158,7 +158,7 @@ def context_for(bericht: Bericht) -> dict:
         context["release_moment"] = format_moment(release)
     if bericht.kind in AGREEMENT_KINDS:
         # Rendered inside the person's language: `label` follows it.
-        context["agreements"] = list(Gespreksafspraak.objects.filter(active=True))
+        context["agreements"] = lists.active_agreements()
     if aanmelding and gesprek and bericht.kind in ("bevestigd", "bedankt"):
         # The anonymous effect survey (before / after), while it is open: `effect_url`.
         context.update(

@@ -22,8 +22,9 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
+from . import lists
 from .ics import AMSTERDAM
-from .models import Gesprek, Gespreksafspraak
+from .models import Gesprek
 
 ENCODING = "cp1252"
 FONT = "helvetica"
@@ -150,7 +151,7 @@ def flyer_text(gesprek: Gesprek) -> FlyerText:
         lines=lines,
         agreements_heading=_("Our conversation agreements"),
         # The coordinators' list, in the flyer's language (`label` follows the active one).
-        agreements=[agreement.label for agreement in Gespreksafspraak.objects.filter(active=True)],
+        agreements=[agreement.label for agreement in lists.active_agreements()],
         sign_up=_("Sign up with the QR code or at:"),
         address=short_address(sign_up_url(gesprek)),
         footer=_("Buurtgesprek: conversations between neighbours, in every municipality."),

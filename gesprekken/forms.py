@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gemeenten.forms import PostcodeField
 
+from . import lists
 from .models import AgeBand, Sector, Standpunt
 
 # Bidirectional overrides and isolates can make a name display as something else.
@@ -166,7 +167,7 @@ class SignUpForm(ResidentForm):
         """`stellingen`: the active statements of the gesprek's theme (may be empty)."""
         super().__init__(*args, **kwargs)
         self.fields["language"].initial = current_language()
-        self.sectors = {str(sector.pk): sector for sector in Sector.objects.filter(active=True)}
+        self.sectors = {str(sector.pk): sector for sector in lists.active_sectors()}
         self.fields["sector"].choices = [
             ("", _("I'd rather not say")),
             *[(pk, sector.label) for pk, sector in self.sectors.items()],

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import CharField, Q, Value
+from django.db.models import CharField, Count, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -314,10 +314,16 @@ def sign_up(
         ):
             raise SignUpRefused()
         active = locked.aanmeldingen.filter(email=email, status__in=Aanmelding.ACTIVE_STATUSES)
-        if active.exists():
+        # One pass over the gesprek's registrations: this address, seats taken, the line.
+        counts = locked.aanmeldingen.aggregate(
+            mine=Count("pk", filter=Q(email=email, status__in=Aanmelding.ACTIVE_STATUSES)),
+            taken=Count("pk", filter=Q(status__in=Aanmelding.SEAT_STATUSES)),
+            queued=Count("pk", filter=Q(status__in=[Status.WACHTLIJST, Status.RESERVE])),
+        )
+        if counts["mine"]:
             raise AlreadySignedUp()
-        free = locked.max_participants - _seats_taken(locked)
-        if free > 0 and locked.aanmeldingen.queued().exists():
+        free = locked.max_participants - counts["taken"]
+        if free > 0 and counts["queued"]:
             free -= len(_offer_free_seats(locked, now))
         answers = _stance_answers(locked, stance) if stance and stance_consent else {}
         candidate = balance.Profile(

@@ -19,10 +19,10 @@ from gemeenten.forms import PostcodeForm
 from gemeenten.models import Buurt, Gemeente
 from gemeenten.postcode import lookup_pc4
 
-from . import balance, ratelimit, services
+from . import balance, lists, ratelimit, services
 from .forms import InterestForm, LanguageForm, ResendLinkForm, SignUpForm, current_language
 from .ics import FILENAME, calendar_for
-from .models import Aanmelding, Gesprek, Gespreksafspraak, Stelling
+from .models import Aanmelding, Gesprek, Stelling
 from .queries import (
     Proximity,
     gesprekken_for_pages,
@@ -132,7 +132,7 @@ def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200
     context = {
         "gesprek": gesprek,
         "form": form,
-        "agreements": list(Gespreksafspraak.objects.filter(active=True)),
+        "agreements": lists.active_agreements(),
         "hold_minutes": settings.GESPREKKEN_HOLD_MINUTES,
     }
     return render(request, "gesprekken/gesprek_detail.html", context, status=status)
@@ -150,14 +150,16 @@ def gesprek_detail(request, pk):
 def sign_up(request, pk):
     if request.method == "GET":
         return redirect("gesprekken:detail", pk=pk)
-    gesprek = get_object_or_404(public_gesprekken(), pk=pk)
+    # The service locks and reads the gesprek again; the page's read (seats left, place,
+    # facilitator) is needed only to show the form again.
+    gesprek = get_object_or_404(Gesprek.objects.exclude(status=Gesprek.Status.CONCEPT), pk=pk)
     form = _sign_up_form(gesprek, request.POST)
     if not form.is_valid():
-        return _gesprek_page(request, gesprek, form, status=400)
+        return _gesprek_page(request, public_gesprekken().get(pk=pk), form, status=400)
     data = form.cleaned_data
     if not _within_limits(request, "sign_up", data["email"]):
         form.add_error(None, _too_many_attempts())
-        return _gesprek_page(request, gesprek, form, status=429)
+        return _gesprek_page(request, public_gesprekken().get(pk=pk), form, status=429)
     try:
         aanmelding = services.sign_up(
             gesprek=gesprek,
@@ -175,7 +177,7 @@ def sign_up(request, pk):
         )
     except services.ServiceError as error:
         form.add_error(None, str(error))
-        return _gesprek_page(request, gesprek, form, status=400)
+        return _gesprek_page(request, public_gesprekken().get(pk=pk), form, status=400)
     if aanmelding.status == Aanmelding.Status.WACHTLIJST:
         messages.info(request, _("This conversation is full. You are on the waiting list."))
     elif aanmelding.status == Aanmelding.Status.RESERVE:

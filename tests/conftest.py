@@ -59,6 +59,17 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_lists():
+    # The per-process memo of sectors and agreements (gesprekken.lists) must not carry rows
+    # of a rolled-back test into the next one.
+    from gesprekken import lists  # noqa: PLC0415 (app registry must be ready)
+
+    lists.forget()
+    yield
+    lists.forget()
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     # Pages render without a collectstatic manifest in tests.
     settings.STORAGES = {

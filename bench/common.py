@@ -283,14 +283,15 @@ WATCHED = (
 PROJECT = ("gesprekken/", "dekking/", "gemeenten/", "facilitators/", "buurtgesprek/")
 
 
-def summarise_profile(path: Path, *, top: int = 20) -> dict:
+def summarise_profile(*paths: Path, top: int = 20) -> dict:
     """Share of the sampled (busy) time spent inside each project function and a few
-    watched library functions (inclusive), busiest first, from a py-spy raw profile."""
-    if not path.exists():
+    watched library functions (inclusive), busiest first, from py-spy raw profiles."""
+    lines = [line for path in paths if path.exists() for line in path.read_text().splitlines()]
+    if not lines:
         return {"samples": 0}
     total = 0
     inclusive: dict[str, int] = {}
-    for line in path.read_text().splitlines():
+    for line in lines:
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
@@ -308,7 +309,7 @@ def summarise_profile(path: Path, *, top: int = 20) -> dict:
     ranked = sorted(inclusive.items(), key=lambda item: -item[1])[:top]
     return {
         "samples": total,
-        "file": str(path.relative_to(BASE_DIR)),
+        "files": [str(path.relative_to(BASE_DIR)) for path in paths],
         "top": [[name, round(count / total, 3)] for name, count in ranked] if total else [],
     }
 
@@ -327,3 +328,36 @@ def purge_queue(name: str) -> None:
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     client.delete(name, f"_kombu.binding.{name}")
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of `pid` (Linux /proc)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by `pid` and its direct children (e.g. a
+    gunicorn master and its workers; a Celery worker and its pool). Linux only.
+
+    Throughput on a shared machine swings with the neighbours' load; the CPU time the
+    server spends per request does much less, so the parts print it next to the rates.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for one in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total

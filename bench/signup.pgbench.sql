@@ -15,17 +15,17 @@ SELECT nextval('bench_signup_seq') AS n \gset
 SELECT EXISTS (
     SELECT 1 FROM gesprekken_aanmelding
     WHERE gesprek_id = :g AND email = 'pgb' || :n || '@bench.invalid'
-      AND status IN ('onbevestigd', 'bevestigd', 'wachtlijst', 'aangeboden', 'aanwezig',
-                     'niet_verschenen')
+      AND status IN ('onbevestigd', 'bevestigd', 'wachtlijst', 'reserve', 'aangeboden',
+                     'aanwezig', 'niet_verschenen')
   ) AS dup \gset
 SELECT count(*) AS taken FROM gesprekken_aanmelding
   WHERE gesprek_id = :g AND status IN ('onbevestigd', 'bevestigd', 'aangeboden', 'aanwezig') \gset
 INSERT INTO gesprekken_aanmelding
   (gesprek_id, name, email, phone, postcode, language, status, token, short_code,
-   consent_at, created_at, hold_expires_at)
+   age_band, consent_at, created_at, hold_expires_at)
   VALUES (:g, 'Bench', 'pgb' || :n || '@bench.invalid', '', '3511AB', 'nl',
           CASE WHEN :taken < :cap THEN 'onbevestigd' ELSE 'wachtlijst' END,
-          md5(:n::text) || md5(:n::text), upper(lpad(to_hex(:n), 6, '0')), now(), now(),
+          md5(:n::text) || md5(:n::text), upper(lpad(to_hex(:n), 6, '0')), '', now(), now(),
           CASE WHEN :taken < :cap
                THEN least(now() + interval '60 minutes', to_timestamp(:starts)) END);
 END;

@@ -1,7 +1,8 @@
 """Sign-up throughput: the full path over HTTP against the same transaction bare.
 
 Three ways of signing residents up, each with 16 and 32 concurrent clients for
-BENCH_SECONDS (10) seconds, in one run:
+BENCH_SECONDS (10) seconds, in one run, taking turns in BENCH_ROUNDS (3) slices so that a
+swing in the machine's load falls on all three alike:
 
 - http: the real site under gunicorn (bench.settings: production settings, rate limits
   raised). Each client GETs the gesprek page (CSRF cookie and token), then POSTs the form:
@@ -32,6 +33,10 @@ from bench import common
 PART = "signup"
 CLIENTS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "16,32").split(",")]
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+# The three ways take turns: ROUNDS slices each, BENCH_SECONDS in all per way.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SLICE_SECONDS = max(2, round(common.SECONDS / ROUNDS))
+MODES = ("pgbench", "bare", "http")
 BIG, BIG_SEATS = 500, 1000
 SMALL, SMALL_SEATS, SMALL_SHARE = 10, 10, 0.1
 STREET = "bench-signup"
@@ -179,7 +184,8 @@ def bare_sign_up(port: int, gesprek: int, email: str, tally: Tally) -> None:
 
 
 def drive(sign_up, port: int, ids: dict, *, clients: int, seconds: float, tag: str) -> dict:
-    """`clients` threads signing up new addresses until `seconds` have passed."""
+    """`clients` threads signing up new addresses until `seconds` have passed; the raw
+    material of a result (see merge)."""
     tally = Tally()
     deadline = time.monotonic() + seconds
 
@@ -200,28 +206,53 @@ def drive(sign_up, port: int, ids: dict, *, clients: int, seconds: float, tag: s
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - started
-    # How much of a core the client threads themselves used (2 cores in all here).
-    client_cpu = (time.process_time() - cpu) / elapsed
-    ok = tally.statuses.get("ok", 0)
     return {
-        "signups": ok,
+        "ok": tally.statuses.get("ok", 0),
         "errors": tally.statuses.get("error", 0),
-        "seconds": round(elapsed, 2),
-        "signups_per_s": round(ok / elapsed, 1),
-        "p50_ms": common.ms(common.percentile(tally.latencies, 0.5)),
-        "p95_ms": common.ms(common.percentile(tally.latencies, 0.95)),
-        "post_p50_ms": common.ms(common.percentile(tally.post_latencies, 0.5)),
-        "post_p95_ms": common.ms(common.percentile(tally.post_latencies, 0.95)),
-        "client_cpu_cores": round(client_cpu, 2),
+        "seconds": time.monotonic() - started,
+        "latencies": tally.latencies,
+        "post_latencies": tally.post_latencies,
+        "client_cpu": time.process_time() - cpu,
         "first_errors": tally.errors,
     }
+
+
+def merge(slices: list[dict]) -> dict:
+    """One result from the slices of a mode (interleaved with the other modes' slices)."""
+    ok = sum(one["ok"] for one in slices)
+    seconds = sum(one["seconds"] for one in slices)
+    latencies = [x for one in slices for x in one["latencies"]]
+    post = [x for one in slices for x in one.get("post_latencies", [])]
+    result = {
+        "signups": ok,
+        "errors": sum(one["errors"] for one in slices),
+        "seconds": round(seconds, 2),
+        "slices": len(slices),
+        "signups_per_s": round(ok / seconds, 1) if seconds else None,
+        "p50_ms": common.ms(common.percentile(latencies, 0.5)),
+        "p95_ms": common.ms(common.percentile(latencies, 0.95)),
+    }
+    if post:
+        result["post_p50_ms"] = common.ms(common.percentile(post, 0.5))
+        result["post_p95_ms"] = common.ms(common.percentile(post, 0.95))
+    if "client_cpu" in slices[0]:
+        # How much of a core the client threads themselves used (2 cores in all here).
+        result["client_cpu_cores"] = round(sum(one["client_cpu"] for one in slices) / seconds, 2)
+    if "server_cpu" in slices[0] and ok:
+        # CPU time of the gunicorn processes per sign-up: steadier than the rate when the
+        # neighbours' load swings (PostgreSQL's own CPU time is not in it).
+        cpu = sum(one["server_cpu"] for one in slices)
+        result["server_cpu_ms_per_signup"] = round(cpu / ok * 1000, 2)
+    first_errors = [e for one in slices for e in one.get("first_errors", [])][:5]
+    if first_errors:
+        result["first_errors"] = first_errors
+    return result
 
 
 # --- pgbench --------------------------------------------------------------------------------
 
 
-def run_pgbench(ids: dict, *, clients: int, seconds: float) -> dict:
+def run_pgbench(ids: dict, *, clients: int, seconds: int) -> dict:
     script = PGBENCH_SCRIPT
     prefix = common.VAR / f"pgbench-{clients}"
     for old in common.VAR.glob(f"{prefix.name}.*"):
@@ -245,7 +276,6 @@ def run_pgbench(ids: dict, *, clients: int, seconds: float) -> dict:
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
     if done.returncode != 0:
         raise RuntimeError(f"pgbench failed:\n{done.stdout}\n{done.stderr}")
-    tps = float(re.search(r"tps = ([\d.]+) \(without initial", done.stdout).group(1))
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
     latencies = []
     for path in common.VAR.glob(f"{prefix.name}.*"):
@@ -254,12 +284,10 @@ def run_pgbench(ids: dict, *, clients: int, seconds: float) -> dict:
             if len(fields) >= 3 and fields[2].isdigit():
                 latencies.append(int(fields[2]) / 1e6)
     return {
-        "signups": len(latencies),
+        "ok": len(latencies),
         "errors": int(failed.group(1)) if failed else 0,
         "seconds": seconds,
-        "signups_per_s": round(tps, 1),
-        "p50_ms": common.ms(common.percentile(latencies, 0.5)),
-        "p95_ms": common.ms(common.percentile(latencies, 0.95)),
+        "latencies": latencies,
     }
 
 
@@ -343,6 +371,7 @@ def main() -> None:
     queue = f"bench-signup-{uuid.uuid4().hex[:8]}"
     full_port, bare_port = common.free_port(), common.free_port()
     results: dict[tuple[str, int], dict] = {}
+    profiles: dict[tuple[str, int], list] = {}
     reported_http = 0
     common.log(f"gunicorn ×{GUNICORN_WORKERS} on :{full_port} (site) and :{bare_port} (bare)")
     try:
@@ -357,37 +386,54 @@ def main() -> None:
             drive(full_sign_up, full_port, warm, clients=8, seconds=2, tag="warm-http")
             drive(bare_sign_up, bare_port, warm, clients=8, seconds=2, tag="warm-bare")
             for clients in CLIENTS:
-                for mode in ("pgbench", "bare", "http"):
-                    ids = make_gesprekken(f"{mode}-{clients}")
-                    connection.close()
-                    common.log(f"{mode}: {clients} clients for {common.SECONDS:g} s")
-                    if mode == "pgbench":
-                        result = run_pgbench(ids, clients=clients, seconds=common.SECONDS)
-                    else:
-                        sign_up, port = {
-                            "http": (full_sign_up, full_port),
-                            "bare": (bare_sign_up, bare_port),
+                # Each mode gets its own gesprekken, and its time in ROUNDS slices that
+                # take turns with the other modes': a swing in the neighbours' load then
+                # falls on all three alike.
+                ids = {mode: make_gesprekken(f"{mode}-{clients}") for mode in MODES}
+                connection.close()
+                slices = {mode: [] for mode in MODES}
+                common.log(
+                    f"{clients} clients: {', '.join(MODES)} in turns, "
+                    f"{ROUNDS} × {SLICE_SECONDS} s each"
+                )
+                for number in range(ROUNDS):
+                    for mode in MODES:
+                        tag = f"{mode}-{clients}-r{number}"
+                        if mode == "pgbench":
+                            slices[mode].append(
+                                run_pgbench(ids[mode], clients=clients, seconds=SLICE_SECONDS)
+                            )
+                            continue
+                        sign_up, port, server = {
+                            "http": (full_sign_up, full_port, site),
+                            "bare": (bare_sign_up, bare_port, bare),
                         }[mode]
-                        server = site if mode == "http" else bare
-                        with common.profiled(server.pid, f"{mode}-{clients}") as profile:
-                            result = drive(
+                        cpu = common.cpu_seconds(server.pid)
+                        with common.profiled(server.pid, f"{mode}-{clients}-{number}") as profile:
+                            one = drive(
                                 sign_up,
                                 port,
-                                ids,
+                                ids[mode],
                                 clients=clients,
-                                seconds=common.SECONDS,
-                                tag=f"{mode}-{clients}",
+                                seconds=SLICE_SECONDS,
+                                tag=tag,
                             )
-                        if mode == "http":
-                            reported_http += result["signups"]
+                        one["server_cpu"] = common.cpu_seconds(server.pid) - cpu
+                        if profile:
+                            profiles.setdefault((mode, clients), []).append(profile)
+                        slices[mode].append(one)
+                for mode in MODES:
+                    result = merge(slices[mode])
+                    if mode == "http":
+                        reported_http += result["signups"]
                     results[(mode, clients)] = result
                     common.emit(PART, mode, clients=clients, **result)
-                    if mode != "pgbench" and profile:
+                    if profiles.get((mode, clients)):
                         common.emit(
                             PART,
                             f"profile_{mode}",
                             clients=clients,
-                            **common.summarise_profile(profile),
+                            **common.summarise_profile(*profiles[(mode, clients)]),
                         )
     finally:
         common.purge_queue(queue)
@@ -403,6 +449,11 @@ def main() -> None:
             bare_vs_pgbench=common.ratio(
                 results[("bare", clients)]["signups_per_s"],
                 results[("pgbench", clients)]["signups_per_s"],
+            ),
+            # The same comparison by the web server's CPU time per sign-up (bare / site).
+            http_vs_bare_by_server_cpu=common.ratio(
+                results[("bare", clients)].get("server_cpu_ms_per_signup"),
+                results[("http", clients)].get("server_cpu_ms_per_signup"),
             ),
             target_http_vs_bare=0.5,
         )
@@ -431,7 +482,10 @@ def summarise(figures: list[dict]) -> list[str]:
             f"(p50 {http['p50_ms']} ms, p95 {http['p95_ms']} ms), "
             f"bare view {bare['signups_per_s']}/s, pgbench {pgb['signups_per_s']}/s; "
             f"site/bare {ratios['http_vs_bare']} (target ≥ 0.5: {mark}), "
-            f"site/pgbench {ratios['http_vs_pgbench']}"
+            f"site/pgbench {ratios['http_vs_pgbench']}; server CPU per sign-up: site "
+            f"{http.get('server_cpu_ms_per_signup')} ms, bare "
+            f"{bare.get('server_cpu_ms_per_signup')} ms "
+            f"(bare/site {ratios.get('http_vs_bare_by_server_cpu')})"
         )
     capacity = rates.get(("capacity", None))
     if capacity:

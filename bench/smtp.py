@@ -4,12 +4,15 @@ The sink is aiosmtpd on 127.0.0.1 (as in tests/integration/smtp_sink.py) that ke
 accepted message, the arrival time, the X-Buurtgesprek-Bericht header and the recipient;
 it does not parse the message, so it costs the same whoever sends.
 
-`python -m bench.smtp --port P --count N --threads T --message FILE` is the raw client:
-T threads send N copies of FILE, one SMTP connection per message (connect, EHLO, MAIL,
-RCPT, DATA, QUIT), which is what Django's SMTP backend does for `EmailMessage.send()`.
+`python -m bench.smtp --port P --count N --threads T --message FILE [--per-connection K]`
+is the raw client: T threads send N copies of FILE, K messages per SMTP connection
+(connect, EHLO, then MAIL, RCPT, DATA K times, QUIT). K=1 is what Django's SMTP backend
+does for one `EmailMessage.send()`; K=outbox.BATCH_SIZE is what a worker does for one
+batch of the outbox (send_berichten), the like-for-like baseline for the reminders.
 """
 
 import argparse
+import itertools
 import re
 import smtplib
 import threading
@@ -50,7 +53,9 @@ def sink():
         controller.stop()
 
 
-def send_raw(port: int, count: int, threads: int, message: bytes, deadline: float) -> int:
+def send_raw(
+    port: int, count: int, threads: int, message: bytes, deadline: float, per_connection: int = 1
+) -> int:
     sent = 0
     lock = threading.Lock()
     numbers = iter(range(count))
@@ -59,15 +64,16 @@ def send_raw(port: int, count: int, threads: int, message: bytes, deadline: floa
         nonlocal sent
         while time.monotonic() < deadline:
             with lock:
-                number = next(numbers, None)
-            if number is None:
+                batch = list(itertools.islice(numbers, per_connection))
+            if not batch:
                 return
             with smtplib.SMTP("127.0.0.1", port, timeout=30) as connection:
-                connection.sendmail(
-                    "noreply@buurtgesprek.nl", [f"raw-{number}@bench.invalid"], message
-                )
+                for number in batch:
+                    connection.sendmail(
+                        "noreply@buurtgesprek.nl", [f"raw-{number}@bench.invalid"], message
+                    )
             with lock:
-                sent += 1
+                sent += len(batch)
 
     workers = [threading.Thread(target=client) for _ in range(threads)]
     for worker in workers:
@@ -84,10 +90,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--message", required=True)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--per-connection", type=int, default=1)
     args = parser.parse_args()
     with open(args.message, "rb") as file:
         message = file.read()
-    sent = send_raw(args.port, args.count, args.threads, message, time.monotonic() + args.seconds)
+    deadline = time.monotonic() + args.seconds
+    sent = send_raw(
+        args.port, args.count, args.threads, message, deadline, max(1, args.per_connection)
+    )
     print(sent)
 
 

@@ -1,26 +1,35 @@
 """The outbox: every e-mail is a Bericht row written in the caller's transaction.
 
-`queue` inserts the row (a second call with the same key is a no-op) and enqueues
-`send_bericht` after commit. `deliver` claims the row with a conditional UPDATE, renders
-and sends it, and records the outcome: sent, released for a later retry (temporary SMTP
-or connection trouble) or failed (permanent refusal, or too many attempts). `sweep`
-enqueues whatever is due again: rows that were never enqueued because Redis was down,
-rows released for a retry, and rows claimed by a worker that died.
+`queue` inserts the row (a second call with the same key is a no-op; one `INSERT … ON
+CONFLICT DO NOTHING`) and enqueues `send_bericht` after commit; `queue_many` does the same
+for many rows in one statement (the beat tasks' reminders and thank-yous) and enqueues
+them in batches of BATCH_SIZE (`send_berichten`). `deliver_many` claims a batch with one
+conditional UPDATE, then renders and sends each mail over one SMTP connection and records
+each outcome as it happens: sent, released for a later retry (temporary SMTP or connection
+trouble) or failed (permanent refusal, or too many attempts). `deliver` is that for one
+row. `sweep` enqueues whatever is due again: rows that were never enqueued because Redis
+was down, rows released for a retry, and rows claimed by a worker that died.
 
 Exactly once, as far as SMTP allows: a row is sent only by the worker that claimed it,
-and a claim is taken over only after GESPREKKEN_MAIL_STALE_SECONDS. The one window left
-is a worker dying between the SMTP server accepting the mail and the row being marked
-sent; then the mail goes out a second time after the stale limit, which beats losing it.
+and a claim is taken over only after GESPREKKEN_MAIL_STALE_SECONDS. A batch stops taking
+mails well within that limit (BATCH_SECONDS, at most half of it) and hands the rest
+back untried. Each mail is marked sent as soon as the SMTP server has it, so the one
+window left is a worker (or the database) dying between the SMTP server accepting the
+mail and that mark being stored; then the mail goes out a second time after the stale
+limit, which beats losing it.
 """
 
 import logging
 import smtplib
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import BadHeaderError
-from django.db import IntegrityError, transaction
+from django.core.mail import BadHeaderError, get_connection
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Q
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from .models import Bericht
@@ -28,6 +37,12 @@ from .models import Bericht
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+# Mails per send task when many are due at once (reminders, thank-yous, the sweep): one
+# claim, one load and one SMTP connection for all of them.
+BATCH_SIZE = 50
+# A batch takes no new mail after this many seconds (nor after half the stale limit);
+# what is left goes back to the queue untried.
+BATCH_SECONDS = 45
 
 
 def _enqueue(pk: int) -> None:
@@ -38,6 +53,86 @@ def _enqueue(pk: int) -> None:
     except Exception:
         # Redis down: the row is saved, the sweep sends it later.
         logger.warning("could not enqueue bericht %s; the sweep will send it", pk, exc_info=True)
+
+
+def enqueue_batches(pks: list[int]) -> int:
+    """Enqueue `pks` as send tasks of up to BATCH_SIZE mails; returns how many mails were
+    enqueued. Stops at the first broker failure: the sweep sends the rest later."""
+    from .tasks import send_bericht, send_berichten
+
+    enqueued = 0
+    for start in range(0, len(pks), BATCH_SIZE):
+        batch = pks[start : start + BATCH_SIZE]
+        try:
+            if len(batch) == 1:
+                send_bericht.delay(batch[0])
+            else:
+                send_berichten.delay(batch)
+        except Exception:
+            logger.warning(
+                "could not enqueue %s berichten; the sweep will send them",
+                len(pks) - enqueued,
+                exc_info=True,
+            )
+            break
+        enqueued += len(batch)
+    return enqueued
+
+
+def _insert_new(berichten: list[Bericht]) -> list[Bericht]:
+    """Insert the rows whose key is not taken yet, in one statement; return those (with
+    their pk). `INSERT … ON CONFLICT DO NOTHING RETURNING id, key` (PostgreSQL; `INSERT OR
+    IGNORE … RETURNING` on SQLite): no savepoint, no look-up first, and a concurrent
+    transaction inserting the same key makes this one wait for it, then skip the row."""
+    alias = router.db_for_write(Bericht)
+    connection = connections[alias]
+    unique = {}
+    for bericht in berichten:
+        unique.setdefault(bericht.key, bericht)
+    if not unique:
+        return []
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return [b for b in unique.values() if _get_or_create(b)]
+    meta = Bericht._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    query = InsertQuery(Bericht, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, list(unique.values()))
+    compiler = query.get_compiler(using=alias)
+    compiler.returning_fields = [meta.pk, meta.get_field("key")]
+    [(sql, params)] = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = dict((key, pk) for pk, key in cursor.fetchall())
+    new = []
+    for key, bericht in unique.items():
+        if key in inserted:
+            bericht.pk = inserted[key]
+            bericht._state.adding = False
+            bericht._state.db = alias
+            new.append(bericht)
+    skipped = set(unique) - set(inserted)
+    if skipped:
+        # Skipped because the key exists, or for another conflict (SQLite's OR IGNORE skips
+        # any): that must not pass for "queued before".
+        found = set(Bericht.objects.filter(key__in=skipped).values_list("key", flat=True))
+        if found != skipped:
+            raise IntegrityError(f"berichten not inserted: {sorted(skipped - found)[:5]}")
+    return new
+
+
+def _get_or_create(bericht: Bericht) -> bool:
+    """For a database without INSERT … RETURNING: the same in a savepoint."""
+    try:
+        with transaction.atomic():
+            if Bericht.objects.filter(key=bericht.key).exists():
+                return False
+            bericht.save(force_insert=True)
+            return True
+    except IntegrityError:
+        # A concurrent transaction queued the same key first.
+        if Bericht.objects.filter(key=bericht.key).exists():
+            return False
+        raise
 
 
 def queue(
@@ -59,29 +154,31 @@ def queue(
     Returns the new row, or None when a mail with this key was queued before.
     Never raises for a broker problem: enqueueing failures are logged and left to the sweep.
     """
-    try:
-        with transaction.atomic():
-            bericht, created = Bericht.objects.get_or_create(
-                key=key,
-                defaults={
-                    "kind": kind,
-                    "to": to,
-                    "language": language,
-                    "aanmelding": aanmelding,
-                    "interesse": interesse,
-                    "gesprek": gesprek,
-                    "context": context or {},
-                },
-            )
-    except IntegrityError:
-        # A concurrent transaction queued the same key first.
-        if Bericht.objects.filter(key=key).exists():
-            return None
-        raise
-    if not created:
+    bericht = Bericht(
+        key=key,
+        kind=kind,
+        to=to,
+        language=language,
+        aanmelding=aanmelding,
+        interesse=interesse,
+        gesprek=gesprek,
+        context=context or {},
+    )
+    if not _insert_new([bericht]):
         return None
     transaction.on_commit(lambda: _enqueue(bericht.pk))
     return bericht
+
+
+def queue_many(berichten: list[Bericht]) -> list[Bericht]:
+    """`queue` for many unsaved Bericht rows at once: one INSERT for all of them; after the
+    caller commits, the new ones are enqueued in batches of BATCH_SIZE (`send_berichten`).
+    Returns the rows that were new (rows whose key was queued before are left out)."""
+    new = _insert_new(berichten)
+    if new:
+        pks = [bericht.pk for bericht in new]
+        transaction.on_commit(lambda: enqueue_batches(pks))
+    return new
 
 
 def _stale_before(now: datetime) -> datetime:
@@ -174,6 +271,129 @@ def is_temporary(error: BaseException) -> bool:
     return isinstance(error, OSError)
 
 
+_CLAIM = """
+    UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1
+    WHERE id IN ({ids})
+      AND ((status = %s AND next_attempt_at <= %s) OR (status = %s AND claimed_at < %s))
+    RETURNING id
+"""
+
+
+def claim_many(pks: list[int], now: datetime) -> list[int]:
+    """`claim` for a batch, in one UPDATE; returns the ids this call claimed."""
+    if not pks:
+        return []
+    alias = router.db_for_write(Bericht)
+    connection = connections[alias]
+    if not connection.features.can_return_columns_from_insert:  # no UPDATE … RETURNING
+        return [pk for pk in pks if claim(pk, now)]
+    adapt = connection.ops.adapt_datetimefield_value
+    S = Bericht.Status
+    params = [S.SENDING, adapt(now), *pks, S.PENDING, adapt(now)]
+    params += [S.SENDING, adapt(_stale_before(now))]
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(Bericht._meta.db_table)
+        cursor.execute(_CLAIM.format(table=table, ids=", ".join(["%s"] * len(pks))), params)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+# The mark goes without waiting for the disk (synchronous_commit off for this one
+# transaction, through set_config in the statement itself): should PostgreSQL crash in
+# the next fraction of a second, the row stays claimed and is sent again after the stale
+# limit, the same window as a worker dying before the mark.
+_MARK_SENT = {
+    "postgresql": """
+        UPDATE {table} SET status = %s, sent_at = %s, claimed_at = NULL,
+          last_error = '', context = CASE WHEN kind = %s THEN %s ELSE context END
+        WHERE id = %s AND status <> %s
+          AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+    """,
+}
+
+
+def _mark_sent(bericht: Bericht) -> None:
+    """Record that the SMTP server has the mail, even if our claim went stale meanwhile.
+
+    allauth's stored mail holds a reset or confirmation link: keep no copy once sent.
+    """
+    from . import emails
+
+    alias = router.db_for_write(Bericht)
+    connection = connections[alias]
+    kept = {"subject": (bericht.context or {}).get("subject", "")}
+    sql = _MARK_SENT.get(connection.vendor)
+    if sql is None or connection.in_atomic_block:
+        Bericht.objects.filter(pk=bericht.pk).exclude(status=Bericht.Status.SENT).update(
+            status=Bericht.Status.SENT, sent_at=timezone.now(), claimed_at=None, last_error=""
+        )
+        if bericht.kind == emails.ALLAUTH_KIND:
+            Bericht.objects.filter(pk=bericht.pk, status=Bericht.Status.SENT).update(context=kept)
+        return
+    field = Bericht._meta.get_field("context")
+    params = [
+        Bericht.Status.SENT,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        emails.ALLAUTH_KIND,
+        field.get_db_prep_save(kept, connection),
+        bericht.pk,
+        Bericht.Status.SENT,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=connection.ops.quote_name(Bericht._meta.db_table)), params)
+
+
+class _Smtp:
+    """One SMTP connection for a batch, opened on the first mail, reopened after trouble."""
+
+    def __init__(self):
+        self.backend = None
+
+    def send(self, message) -> None:
+        if self.backend is None:
+            backend = get_connection()
+            backend.open()  # may raise: refused, timed out, authentication
+            self.backend = backend
+        try:
+            self.backend.send_messages([message])
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as error:
+            # The server refused this mail (RSET done): the connection serves the next,
+            # unless it said it is closing (421).
+            if getattr(error, "smtp_code", None) == 421:
+                self.close()
+            raise
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:  # a dead connection: nothing left to close politely
+                logger.debug("closing the SMTP connection failed", exc_info=True)
+
+
+def _connection_trouble(error: BaseException) -> bool:
+    """The server is unreachable, gone or closing: the next mail would fare no better."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code == 421 or isinstance(error, smtplib.SMTPAuthenticationError)
+    return isinstance(error, OSError)
+
+
+def _hand_back(berichten: list[Bericht], retry_at: datetime, error: str = "") -> None:
+    """Release claimed rows that were not tried: pending again at `retry_at`, and the
+    attempt the claim counted is taken back."""
+    for bericht in berichten:
+        _ours(bericht).update(
+            status=Bericht.Status.PENDING,
+            next_attempt_at=retry_at,
+            attempts=F("attempts") - 1,
+            claimed_at=None,
+            **({"last_error": error[:500]} if error else {}),
+        )
+
+
 def deliver(pk: int, *, now: datetime | None = None) -> str:
     """Claim, render and send one Bericht; returns what happened.
 
@@ -184,78 +404,105 @@ def deliver(pk: int, *, now: datetime | None = None) -> str:
     "not sent: …"). Database errors propagate so
     the task can retry them; SMTP errors never do.
     """
+    return deliver_many([pk], now=now)[pk]
+
+
+def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, str]:
+    """`deliver` for a batch: one claim, one load, one SMTP connection; {pk: outcome}.
+
+    Besides deliver's outcomes, "later": not tried because the batch ran out of time
+    (BATCH_SECONDS) or the SMTP server became unreachable on an earlier mail; such a row
+    is pending again, without an attempt counted, and enqueued again (time) or retried
+    with the failed mail's backoff (server trouble).
+    """
+    now = now or timezone.now()
+    outcomes = dict.fromkeys(pks, "skipped")
+    claimed = claim_many(list(dict.fromkeys(pks)), now)
+    if not claimed:
+        return outcomes
+    berichten = list(
+        Bericht.objects.select_related(
+            "aanmelding__gesprek__buurt", "interesse__buurt", "gesprek__buurt"
+        )
+        .filter(pk__in=claimed)
+        .order_by("pk")
+    )
+    budget = min(BATCH_SECONDS, settings.GESPREKKEN_MAIL_STALE_SECONDS / 2)
+    started = time.monotonic()
+    smtp = _Smtp()
+    try:
+        for index, bericht in enumerate(berichten):
+            if index and time.monotonic() - started > budget:
+                rest = berichten[index:]
+                _hand_back(rest, timezone.now())
+                outcomes.update(dict.fromkeys((b.pk for b in rest), "later"))
+                enqueue_batches([b.pk for b in rest])
+                break
+            outcome, trouble = _deliver_claimed(bericht, now, smtp)
+            outcomes[bericht.pk] = outcome
+            if trouble is not None:
+                rest = berichten[index + 1 :]
+                retry_at = now + backoff(bericht.attempts)
+                _hand_back(rest, retry_at, f"not tried: {trouble}")
+                outcomes.update(dict.fromkeys((b.pk for b in rest), "later"))
+                break
+    finally:
+        smtp.close()
+    return outcomes
+
+
+def _deliver_claimed(bericht: Bericht, now: datetime, smtp: _Smtp) -> tuple[str, str | None]:
+    """Render and send one claimed row; (outcome, the connection trouble that should stop
+    the batch or None)."""
     from . import emails
 
-    now = now or timezone.now()
-    if not claim(pk, now):
-        return "skipped"
-    bericht = Bericht.objects.select_related(
-        "aanmelding__gesprek__buurt", "interesse__buurt", "gesprek__buurt"
-    ).get(pk=pk)
+    pk = bericht.pk
     if bericht.attempts > settings.GESPREKKEN_MAIL_MAX_ATTEMPTS:
         # Claimed again and again without an outcome: the workers keep dying on it.
         _fail(bericht, f"gave up after {bericht.attempts - 1} attempts without an answer")
-        return "failed"
+        return "failed", None
     obsolete = emails.reason_not_to_send(bericht, now)
     if obsolete:
         logger.info("bericht %s (%s) not sent: %s", pk, bericht.kind, obsolete)
         _ours(bericht).update(
             status=Bericht.Status.FAILED, last_error=f"not sent: {obsolete}", claimed_at=None
         )
-        return "obsolete"
+        return "obsolete", None
     try:
         message = emails.render(bericht)
     except Exception as error:
         # A missing template or object: the same row would fail the same way next time.
         logger.exception("bericht %s (%s) could not be rendered", pk, bericht.kind)
         _fail(bericht, f"render: {_describe(error)}")
-        return "failed"
+        return "failed", None
     try:
-        message.send()
+        smtp.send(message)
     except (BadHeaderError, ValueError) as error:
         _fail(bericht, _describe(error))
-        return "failed"
+        return "failed", None
     except Exception as error:
         if is_temporary(error):
-            return _release(bericht, _describe(error), now)
+            outcome = _release(bericht, _describe(error), now)
+            return outcome, _describe(error) if _connection_trouble(error) else None
         _fail(bericht, _describe(error))
-        return "failed"
-    # The SMTP server has the mail: record it even if our claim went stale meanwhile.
-    Bericht.objects.filter(pk=pk).exclude(status=Bericht.Status.SENT).update(
-        status=Bericht.Status.SENT, sent_at=timezone.now(), claimed_at=None, last_error=""
-    )
-    if bericht.kind == emails.ALLAUTH_KIND:
-        # allauth's stored mail holds a reset or confirmation link: keep no copy once sent.
-        Bericht.objects.filter(pk=pk, status=Bericht.Status.SENT).update(
-            context={"subject": (bericht.context or {}).get("subject", "")}
-        )
+        return "failed", None
+    _mark_sent(bericht)
     logger.info("bericht %s (%s) sent", pk, bericht.kind)
-    return "sent"
+    return "sent", None
 
 
 def sweep(now: datetime | None = None) -> int:
     """Enqueue every row that is due: never enqueued, released for a retry, or stale.
 
     Returns how many were enqueued. The task does the claiming, so enqueueing a row that a
-    worker already has is harmless. Stops at the first enqueue failure (Redis still down)
-    and at SWEEP_BATCH rows; the next sweep continues.
+    worker already has is harmless. Enqueues batches of BATCH_SIZE (send_berichten; one
+    row alone goes as send_bericht); stops at the first enqueue failure (Redis still
+    down) and at SWEEP_BATCH rows; the next sweep continues.
     """
-    from .tasks import send_bericht
-
     now = now or timezone.now()
     pks = list(
         Bericht.objects.filter(_due(now))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    enqueued = 0
-    for pk in pks:
-        try:
-            send_bericht.delay(pk)
-        except Exception:
-            logger.warning(
-                "sweep could not enqueue bericht %s; trying again next sweep", pk, exc_info=True
-            )
-            break
-        enqueued += 1
-    return enqueued
+    return enqueue_batches(pks)

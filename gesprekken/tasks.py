@@ -14,7 +14,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -47,26 +47,65 @@ def send_bericht(bericht_id: int) -> str:
     return outbox.deliver(bericht_id)
 
 
+@shared_task(
+    ignore_result=True,
+    autoretry_for=TRANSIENT_DB_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def send_berichten(bericht_ids: list[int]) -> dict[str, int]:
+    """Deliver a batch of queued e-mails over one SMTP connection (outbox.deliver_many);
+    how many had each outcome. Rows sent, failed or taken by another worker are skipped,
+    so a retry after a database error sends only what is still due."""
+    outcomes = outbox.deliver_many([int(pk) for pk in bericht_ids])
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
 @shared_task(ignore_result=True)
 def sweep_outbox() -> int:
     """Enqueue due e-mails: never enqueued (Redis was down), to be retried, or stale claims."""
     return outbox.sweep()
 
 
+# The beat tasks insert this many outbox rows per statement and transaction; each
+# transaction's rows are enqueued (in outbox.BATCH_SIZE batches) as soon as it commits.
+QUEUE_CHUNK = 1000
+
+
 def _queue_once_each(kind: str, due) -> int:
     """Queue mail `kind` for every registration in `due`; the key `<kind>:<pk>` makes
-    it once per person, however often beat finds them. Returns how many were new."""
+    it once per person, however often beat finds them. Returns how many were new.
+
+    One INSERT … ON CONFLICT DO NOTHING per QUEUE_CHUNK registrations, in a transaction
+    of its own, so the workers start sending while the rest is still being queued."""
     queued = 0
-    for aanmelding in due.iterator():
-        if outbox.queue(
-            kind=kind,
-            key=f"{kind}:{aanmelding.pk}",
-            to=aanmelding.email,
-            language=aanmelding.language,
-            aanmelding=aanmelding,
-            gesprek=aanmelding.gesprek,
-        ):
-            queued += 1
+    rows = due.values_list("pk", "email", "language", "gesprek_id")
+    chunk: list[Bericht] = []
+
+    def flush() -> int:
+        with transaction.atomic():
+            return len(outbox.queue_many(chunk))
+
+    for pk, email, language, gesprek_id in rows.iterator(chunk_size=QUEUE_CHUNK):
+        chunk.append(
+            Bericht(
+                kind=kind,
+                key=f"{kind}:{pk}",
+                to=email,
+                language=language,
+                aanmelding_id=pk,
+                gesprek_id=gesprek_id,
+            )
+        )
+        if len(chunk) == QUEUE_CHUNK:
+            queued += flush()
+            chunk = []
+    if chunk:
+        queued += flush()
     return queued
 
 
@@ -79,16 +118,12 @@ def send_due_reminders() -> int:
     """
     now = timezone.now()
     horizon = now + timedelta(hours=settings.GESPREKKEN_REMINDER_HOURS)
-    due = (
-        Aanmelding.objects.filter(
-            status=Aanmelding.Status.BEVESTIGD,
-            gesprek__status=Gesprek.Status.GEPLAND,
-            gesprek__starts_at__gt=now,
-            gesprek__starts_at__lte=horizon,
-        )
-        .exclude(berichten__kind="herinnering")
-        .select_related("gesprek")
-    )
+    due = Aanmelding.objects.filter(
+        status=Aanmelding.Status.BEVESTIGD,
+        gesprek__status=Gesprek.Status.GEPLAND,
+        gesprek__starts_at__gt=now,
+        gesprek__starts_at__lte=horizon,
+    ).exclude(berichten__kind="herinnering")
     return _queue_once_each("herinnering", due)
 
 
@@ -101,16 +136,12 @@ def send_thanks() -> int:
     """
     now = timezone.now()
     ended_before = now - timedelta(hours=settings.GESPREKKEN_THANKS_AFTER_HOURS)
-    due = (
-        Aanmelding.objects.filter(
-            status__in=[Aanmelding.Status.AANWEZIG, Aanmelding.Status.BEVESTIGD],
-            gesprek__status__in=[Gesprek.Status.GEPLAND, Gesprek.Status.GEHOUDEN],
-            gesprek__ends_at__lte=ended_before,
-            gesprek__ends_at__gt=now - THANKS_WINDOW,
-        )
-        .exclude(berichten__kind="bedankt")
-        .select_related("gesprek")
-    )
+    due = Aanmelding.objects.filter(
+        status__in=[Aanmelding.Status.AANWEZIG, Aanmelding.Status.BEVESTIGD],
+        gesprek__status__in=[Gesprek.Status.GEPLAND, Gesprek.Status.GEHOUDEN],
+        gesprek__ends_at__lte=ended_before,
+        gesprek__ends_at__gt=now - THANKS_WINDOW,
+    ).exclude(berichten__kind="bedankt")
     return _queue_once_each("bedankt", due)
 
 

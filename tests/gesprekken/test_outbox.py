@@ -4,17 +4,18 @@ import smtplib
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from gesprekken import outbox, tasks
 from gesprekken.models import Aanmelding, Bericht, Gesprek
-from tests.gesprekken.factories import AanmeldingFactory
+from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory
 from tests.integration.smtp_sink import silent_server, smtp_sink
 
 pytestmark = pytest.mark.django_db
@@ -471,3 +472,371 @@ def test_a_timely_offer_is_sent():
     bericht = queue_confirmation(aanmelding, kind="plek_aangeboden", key="offer")
 
     assert outbox.deliver(bericht.pk) == "sent"
+
+
+# --- batches: many mails per task, one SMTP connection ------------------------------------------
+
+
+class CountingBackend(BaseEmailBackend):
+    """Delivers to mail.outbox, counts the connections opened, and raises scripted errors
+    for the recipients named in `refuse` ({address: error})."""
+
+    opened = 0
+    refuse: dict = {}
+
+    def open(self):
+        CountingBackend.opened += 1
+        return True
+
+    def send_messages(self, messages):
+        for message in messages:
+            error = CountingBackend.refuse.get(message.to[0])
+            if error is not None:
+                raise error
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+@pytest.fixture
+def counting(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingBackend"
+    CountingBackend.opened = 0
+    CountingBackend.refuse = {}
+    yield CountingBackend
+    CountingBackend.refuse = {}
+
+
+def unsaved(count, kind="herinnering"):
+    """Bericht rows for `count` registrations, not yet inserted."""
+    rows = []
+    for _ in range(count):
+        aanmelding = AanmeldingFactory()
+        rows.append(
+            Bericht(
+                kind=kind,
+                key=f"{kind}:{aanmelding.pk}",
+                to=aanmelding.email,
+                aanmelding=aanmelding,
+                gesprek=aanmelding.gesprek,
+            )
+        )
+    return rows
+
+
+def test_queue_is_one_statement_and_says_whether_the_row_is_new(django_assert_num_queries):
+    aanmelding = AanmeldingFactory()
+
+    with django_assert_num_queries(1):
+        first = queue_confirmation(aanmelding)
+    # The second time the insert does nothing; one look-up confirms the key is there.
+    with django_assert_num_queries(2):
+        second = queue_confirmation(aanmelding)
+
+    assert first.pk and Bericht.objects.get(key=first.key).pk == first.pk
+    assert second is None
+
+
+def test_queue_many_inserts_the_new_ones_and_sends_them_in_batches(
+    counting, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(outbox, "BATCH_SIZE", 3)
+    rows = unsaved(7)
+    earlier = queue_confirmation(rows[0].aanmelding, key=rows[0].key)  # queued before
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        new = outbox.queue_many(rows + [rows[1]])  # one of them twice
+        assert mail.outbox == []  # nothing leaves before the commit
+
+    assert [b.key for b in new] == [b.key for b in rows[1:]]
+    assert all(b.pk for b in new)
+    assert len(callbacks) == 1
+    # 6 new mails in batches of 3: two tasks, two connections.
+    assert counting.opened == 2
+    assert sorted(m.extra_headers["X-Buurtgesprek-Bericht"] for m in mail.outbox) == sorted(
+        str(b.pk) for b in new
+    )
+    assert Bericht.objects.filter(status=B.SENT).count() == 6
+    # The row queued before is left as it was (its own task sends it).
+    earlier = reload(earlier)
+    assert (earlier.kind, earlier.status, earlier.attempts) == ("bevestigd", B.PENDING, 0)
+
+
+def test_queue_many_with_nothing_to_queue_does_nothing(
+    django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(0):
+        assert outbox.queue_many([]) == []
+
+    assert callbacks == []
+
+
+def test_queue_many_rolls_back_with_the_change(django_capture_on_commit_callbacks):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        outbox.queue_many(unsaved(3))
+        raise RuntimeError("the beat task failed")
+
+    assert callbacks == []
+    assert not Bericht.objects.exists()
+
+
+def test_queue_many_does_not_pass_off_a_refused_row_as_queued_before():
+    [row] = unsaved(1)
+    row.kind = None  # NOT NULL: the database refuses the row, it was not queued before
+
+    with pytest.raises(IntegrityError):
+        outbox.queue_many([row])
+
+
+def test_a_batch_is_sent_over_one_connection_and_each_mail_marked_sent(counting):
+    berichten = outbox.queue_many(unsaved(5))
+    pks = [b.pk for b in berichten]
+
+    outcomes = outbox.deliver_many(pks)
+
+    assert outcomes == dict.fromkeys(pks, "sent")
+    assert counting.opened == 1
+    assert len(mail.outbox) == 5
+    assert Bericht.objects.filter(pk__in=pks, status=B.SENT, attempts=1).count() == 5
+    # Again: nothing is due, nothing is sent, no connection is opened.
+    assert outbox.deliver_many(pks) == dict.fromkeys(pks, "skipped")
+    assert counting.opened == 1
+
+
+def test_a_batch_takes_only_what_is_due_and_not_claimed_by_another_worker(counting, frozen):
+    sent, later, claimed, due = (b.pk for b in outbox.queue_many(unsaved(4)))
+    Bericht.objects.filter(pk=sent).update(status=B.SENT)
+    Bericht.objects.filter(pk=later).update(next_attempt_at=T0 + timedelta(minutes=5))
+    assert outbox.claim(claimed, T0)
+
+    outcomes = outbox.deliver_many([sent, later, claimed, due, due, 10**9])
+
+    assert outcomes == {
+        sent: "skipped",
+        later: "skipped",
+        claimed: "skipped",
+        due: "sent",
+        10**9: "skipped",
+    }
+    assert [m.extra_headers["X-Buurtgesprek-Bericht"] for m in mail.outbox] == [str(due)]
+
+
+def test_two_batches_racing_for_the_same_rows_send_each_mail_once(counting):
+    pks = [b.pk for b in outbox.queue_many(unsaved(4))]
+
+    first = outbox.claim_many(pks[:3], T0)
+    second = outbox.claim_many(pks[1:], T0)
+
+    assert first == pks[:3]
+    assert second == [pks[3]]
+
+
+def test_one_refused_mail_in_a_batch_fails_alone_and_the_rest_go_on(counting):
+    berichten = outbox.queue_many(unsaved(3))
+    refused = berichten[1]
+    counting.refuse[refused.to] = smtplib.SMTPRecipientsRefused(
+        {refused.to: (550, b"5.1.1 Unknown")}
+    )
+
+    outcomes = outbox.deliver_many([b.pk for b in berichten], now=T0)
+
+    assert list(outcomes.values()) == ["sent", "failed", "sent"]
+    assert counting.opened == 1  # the refusal did not cost the connection
+    assert reload(refused).last_error == "SMTP 550 5.1.1 Unknown"
+
+
+def test_a_greylisted_mail_in_a_batch_is_retried_alone(counting, settings):
+    settings.GESPREKKEN_MAIL_RETRY_BASE_SECONDS = 60
+    berichten = outbox.queue_many(unsaved(3))
+    counting.refuse[berichten[0].to] = smtplib.SMTPDataError(451, b"4.7.1 Greylisted")
+
+    outcomes = outbox.deliver_many([b.pk for b in berichten], now=T0)
+
+    assert list(outcomes.values()) == ["retry", "sent", "sent"]
+    first = reload(berichten[0])
+    assert (first.status, first.attempts) == (B.PENDING, 1)
+    assert first.next_attempt_at == T0 + timedelta(seconds=60)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+        smtplib.SMTPSenderRefused(421, b"4.7.0 Closing connection", "noreply@buurtgesprek.nl"),
+        smtplib.SMTPAuthenticationError(535, b"5.7.8 Bad credentials"),
+        TimeoutError("timed out"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_when_the_server_goes_away_the_rest_of_the_batch_waits_untried(error, counting, settings):
+    settings.GESPREKKEN_MAIL_RETRY_BASE_SECONDS = 60
+    berichten = outbox.queue_many(unsaved(4))
+    counting.refuse[berichten[1].to] = error
+
+    outcomes = outbox.deliver_many([b.pk for b in berichten], now=T0)
+
+    assert list(outcomes.values()) == ["sent", "retry", "later", "later"]
+    tried = reload(berichten[1])
+    assert (tried.status, tried.attempts) == (B.PENDING, 1)
+    for untried in map(reload, berichten[2:]):
+        # Not tried, so no attempt counted; they wait as long as the failed one.
+        assert (untried.status, untried.attempts) == (B.PENDING, 0)
+        assert untried.next_attempt_at == tried.next_attempt_at == T0 + timedelta(seconds=60)
+        assert untried.claimed_at is None
+        assert untried.last_error.startswith("not tried: ")
+    assert len(mail.outbox) == 1
+
+
+def test_an_unreachable_server_costs_one_attempt_of_one_mail(settings):
+    with silent_server() as port:
+        pass  # closed again: nothing listens on the port now
+    use_smtp(settings, port)
+    berichten = outbox.queue_many(unsaved(3))
+
+    outcomes = outbox.deliver_many([b.pk for b in berichten], now=T0)
+
+    assert list(outcomes.values()) == ["retry", "later", "later"]
+    assert [reload(b).attempts for b in berichten] == [1, 0, 0]
+    assert "ConnectionRefusedError" in reload(berichten[0]).last_error
+
+
+def test_a_batch_out_of_time_hands_the_rest_back_and_enqueues_it(counting, monkeypatch):
+    monkeypatch.setattr(outbox, "BATCH_SECONDS", 0)
+    berichten = outbox.queue_many(unsaved(3))
+    pks = [b.pk for b in berichten]
+    handed_back = []
+    monkeypatch.setattr(outbox, "enqueue_batches", handed_back.append)
+
+    outcomes = outbox.deliver_many(pks)
+
+    # One mail per batch at the least, so a slow server still makes progress.
+    assert list(outcomes.values()) == ["sent", "later", "later"]
+    assert handed_back == [pks[1:]]
+    rest = Bericht.objects.filter(pk__in=pks[1:])
+    assert {(b.status, b.attempts, b.claimed_at) for b in rest} == {(B.PENDING, 0, None)}
+    # Due at once: the next batch (or the sweep) sends them.
+    monkeypatch.setattr(outbox, "BATCH_SECONDS", 45)
+    assert outbox.deliver_many(pks[1:]) == dict.fromkeys(pks[1:], "sent")
+
+
+def test_a_batch_never_outlasts_half_the_stale_limit(counting, monkeypatch, settings):
+    # Otherwise the sweep could hand the last mails of a slow batch to a second worker.
+    settings.GESPREKKEN_MAIL_STALE_SECONDS = 2
+    clock = iter([0.0, 0.5, 1.5])
+    # The outbox's clock only (the database driver keeps the real one).
+    monkeypatch.setattr(outbox, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(outbox, "enqueue_batches", lambda pks: None)
+    berichten = outbox.queue_many(unsaved(3))
+
+    outcomes = outbox.deliver_many([b.pk for b in berichten])
+
+    assert list(outcomes.values()) == ["sent", "sent", "later"]
+
+
+def test_the_sweep_enqueues_batches(counting, monkeypatch):
+    monkeypatch.setattr(outbox, "BATCH_SIZE", 2)
+    batches = []
+    monkeypatch.setattr(tasks.send_berichten, "delay", batches.append)
+    singles = []
+    monkeypatch.setattr(tasks.send_bericht, "delay", singles.append)
+    pks = [b.pk for b in outbox.queue_many(unsaved(5))]
+
+    assert outbox.sweep() == 5
+
+    assert batches == [pks[0:2], pks[2:4]]
+    assert singles == [pks[4]]
+
+
+def test_the_sweep_stops_at_the_first_batch_the_broker_refuses(monkeypatch, caplog):
+    monkeypatch.setattr(outbox, "BATCH_SIZE", 2)
+    sent = []
+
+    def broker_down(pks):
+        sent.append(pks)
+        raise BrokerError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(tasks.send_berichten, "delay", broker_down)
+    outbox.queue_many(unsaved(5))
+
+    assert outbox.sweep() == 0
+    assert len(sent) == 1  # not 500 rows' worth of one-second broker time-outs
+    assert "the sweep will send them" in caplog.text
+
+
+def test_the_batch_task_reports_its_outcomes(counting):
+    berichten = outbox.queue_many(unsaved(3))
+    Bericht.objects.filter(pk=berichten[0].pk).update(status=B.SENT)
+
+    result = tasks.send_berichten.delay([b.pk for b in berichten]).get()
+
+    assert result == {"skipped": 1, "sent": 2}
+
+
+def test_beat_queues_reminders_in_chunks_each_sent_once(
+    counting, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(tasks, "QUEUE_CHUNK", 2)
+    monkeypatch.setattr(outbox, "BATCH_SIZE", 2)
+    starts_at = T0 + timedelta(hours=settings.GESPREKKEN_REMINDER_HOURS - 1)
+    gesprek = GesprekFactory(starts_at=starts_at, ends_at=starts_at + timedelta(hours=2))
+    seats = AanmeldingFactory.create_batch(5, gesprek=gesprek, language="en")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert tasks.send_due_reminders() == 5
+    assert tasks.send_due_reminders() == 0
+
+    # Three transactions (2 + 2 + 1), each enqueued when it committed.
+    assert len(callbacks) == 3
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(a.email for a in seats)
+    sent = Bericht.objects.filter(kind="herinnering", status=B.SENT)
+    assert sorted(sent.values_list("aanmelding_id", flat=True)) == sorted(a.pk for a in seats)
+    assert {b.language for b in sent} == {"en"}
+    assert all(b.gesprek_id == gesprek.pk for b in sent)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_sent_mark_also_drops_a_stored_link(counting):
+    # allauth's mail holds a reset link: once sent, only its subject is kept. (On PostgreSQL
+    # this is the one-statement mark the workers use, outside any transaction.)
+    bericht = Bericht.objects.create(
+        key="allauth:1",
+        kind="allauth",
+        to="staf@example.org",
+        context={"subject": "Wachtwoord", "body": "https://example.org/reset/geheim/"},
+    )
+    other = Bericht.objects.create(
+        key="allauth:2", kind="bevestigd", to="x@example.org", context={"keep": "this"}
+    )
+    Bericht.objects.filter(pk=other.pk).update(status=B.SENDING, claimed_at=T0)
+
+    assert outbox.deliver(bericht.pk) == "sent"
+    outbox._mark_sent(other)
+
+    bericht = reload(bericht)
+    assert (bericht.status, bericht.context, bericht.last_error) == (
+        B.SENT,
+        {"subject": "Wachtwoord"},
+        "",
+    )
+    assert bericht.sent_at is not None and bericht.claimed_at is None
+    other = reload(other)
+    assert (other.status, other.context, other.claimed_at) == (B.SENT, {"keep": "this"}, None)
+    assert "geheim" in mail.outbox[0].body
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_sent_mark_does_not_change_the_connection_for_what_follows(counting):
+    # It skips the wait for the disk as a transaction of its own (set_config(…, true)):
+    # the worker's next statements are durable again.
+    bericht = Bericht.objects.create(key="k", kind="bevestigd", to="x@example.org")
+
+    assert outbox.deliver(bericht.pk) == "sent"
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert reload(bericht).status == B.SENT

@@ -27,6 +27,7 @@ activity. Each function says how many queries it runs.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
@@ -137,42 +138,142 @@ class Activity:
     participants: int = 0
 
 
+# Per gesprek in scope (planned or held), its column values and, once, how many residents
+# were checked in: every count below is one pass over the registrations, not one per
+# number. `{gesprekken}` is the ORM's SQL for the gesprekken in scope (so the scope's
+# filters are written once, in Scope.gesprek_q); the registrations are counted only for
+# those (a semi-join: the whole table for the country, an index look-up for a gemeente).
+_PER_GESPREK = """
+    WITH r AS (
+        SELECT g.*,
+            CASE WHEN g.status = %s OR (g.status = %s AND g.ends_at < %s AND p.n > 0)
+                 THEN 1 ELSE 0 END AS held,
+            CASE WHEN g.status = %s AND g.starts_at > %s THEN 1 ELSE 0 END AS planned,
+            CASE WHEN g.status = %s OR (g.status = %s AND g.ends_at < %s)
+                 THEN COALESCE(p.n, 0) ELSE 0 END AS participants
+        FROM ({gesprekken}) g
+        LEFT JOIN (
+            SELECT a.gesprek_id, COUNT(*) AS n FROM gesprekken_aanmelding a
+            WHERE a.status = %s {restrict}
+            GROUP BY a.gesprek_id
+        ) p ON p.gesprek_id = g.id
+    )
+"""
+
+
+def _counted(
+    scope: Scope, gesprekken: QuerySet, now: datetime, select: str, select_params=()
+) -> list[tuple]:
+    """Run `select` (FROM r) after the WITH clause above for `gesprekken` (a values()
+    queryset with id, status, starts_at, ends_at, buurt_id, in `scope`); sums come back as
+    int. Without a filter in the scope every registration counts anyway, so they are
+    counted without first looking up which gesprekken are in scope."""
+    from django.db import connection
+
+    sql, params = gesprekken.query.sql_with_params()
+    if scope.gesprek_q():
+        ids_sql, ids_params = gesprekken.values("id").query.sql_with_params()
+        restrict = f"AND a.gesprek_id IN ({ids_sql})"
+    else:
+        restrict, ids_params = "", ()
+    at = connection.ops.adapt_datetimefield_value(now)
+    held, planned = GStatus.GEHOUDEN, GStatus.GEPLAND
+    params = [
+        *(held, planned, at),
+        *(planned, at),
+        *(held, planned, at),
+        *params,
+        Aanmelding.Status.AANWEZIG,
+        *ids_params,
+        *select_params,
+    ]
+    # Constant SQL around the ORM's own (parametrised) SQL: nothing from a request.
+    query = _PER_GESPREK.format(gesprekken=sql, restrict=restrict) + select  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return [tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in cursor]
+
+
+# Per buurt first, then per key: buurten reached without COUNT(DISTINCT …), which would
+# make the database sort every gesprek instead of hashing them; and the gemeente of a
+# few thousand buurten is looked up, not that of every gesprek.
+_PER_BUURT = """
+    , by_buurt AS (
+        SELECT buurt_id, SUM(held) AS held, SUM(planned) AS planned,
+            MAX(held) AS buurt_held, MAX(planned) AS buurt_planned,
+            SUM(participants) AS participants
+        FROM r GROUP BY buurt_id
+    ),
+    per_buurt AS (SELECT {group_key} AS group_key, by_buurt.* FROM by_buurt {join})
+"""
+# What activity_by may group by: (the key's column, the join it needs).
+_KEYS = {
+    "buurt_id": ("by_buurt.buurt_id", ""),
+    "buurt__gemeente_id": ("b.gemeente_id", "JOIN gemeenten_buurt b ON b.code = by_buurt.buurt_id"),
+}
+
+
+def _per_buurt(key: str) -> str:
+    group_key, join = _KEYS[key]
+    return _PER_BUURT.format(group_key=group_key, join=join)
+
+
+_BY_KEY = """
+    SELECT group_key, SUM(held), SUM(planned), SUM(buurt_held), SUM(buurt_planned),
+        SUM(participants)
+    FROM per_buurt GROUP BY group_key
+"""
+# Held gesprekken and participants per week of those starting in [%s, %s).
+_BY_WEEK = """
+    SELECT week, SUM(held), SUM(participants) FROM r
+    WHERE held = 1 AND starts_at >= %s AND starts_at < %s GROUP BY week
+"""
+# Both from one pass (the dashboards): rows ("key", key, None, …) and ("week", None, week, …).
+_BY_KEY_AND_WEEK = """
+    SELECT 'key', group_key, NULL, SUM(held), SUM(planned), SUM(buurt_held),
+        SUM(buurt_planned), SUM(participants)
+    FROM per_buurt GROUP BY group_key
+    UNION ALL
+    SELECT 'week', NULL, week, SUM(held), 0, 0, 0, SUM(participants) FROM r
+    WHERE held = 1 AND starts_at >= %s AND starts_at < %s GROUP BY week
+"""
+
+
+def _in_scope(scope: Scope, **extra) -> QuerySet:
+    """Planned or held gesprekken in the scope: what a per-gesprek row needs."""
+    return (
+        Gesprek.objects.filter(scope.gesprek_q())
+        .filter(status__in=[GStatus.GEPLAND, GStatus.GEHOUDEN])
+        .values("id", "status", "starts_at", "ends_at", "buurt_id", **extra)
+        .order_by()
+    )
+
+
 def activity_by(key: str, scope: Scope, now: datetime) -> dict[str, Activity]:
     """Held/planned gesprekken, buurten reached and participants per `key`.
 
-    `key` is a Gesprek path: "buurt__gemeente_id" or "buurt_id". Two queries: gesprekken
-    grouped by key (counts filtered in SQL), registrations grouped by key.
+    `key` is a Gesprek path: "buurt__gemeente_id" or "buurt_id". One query: the
+    registrations counted once per gesprek, then everything grouped by key.
     """
-    held, planned = held_q(now), planned_q(now)
-    rows = (
-        Gesprek.objects.filter(scope.gesprek_q())
-        .filter(status__in=[GStatus.GEPLAND, GStatus.GEHOUDEN])
-        .values(key)
-        .annotate(
-            n_held=Count("pk", filter=held),
-            n_planned=Count("pk", filter=planned),
-            n_buurten_held=Count("buurt_id", filter=held, distinct=True),
-            n_buurten_planned=Count("buurt_id", filter=planned, distinct=True),
-        )
-        .order_by()
+    rows = _counted(scope, _in_scope(scope), now, _per_buurt(key) + _BY_KEY)
+    return {code: Activity(*numbers) for code, *numbers in rows}
+
+
+def activity_and_trend(key: str, scope: Scope, now: datetime) -> tuple[dict, list]:
+    """activity_by(key) and weekly_trend's rows from one pass over the registrations (the
+    trend's weeks lie within the scope). One query."""
+    gesprekken = _in_scope(scope, week=TruncWeek("starts_at"))
+    window = _trend_window(scope, now)
+    rows = _counted(
+        scope,
+        gesprekken,
+        now,
+        _per_buurt(key) + _BY_KEY_AND_WEEK,
+        _window_params(window) if window else _empty_window(now),
     )
-    result: dict[str, Activity] = {}
-    for row in rows:
-        result[row[key]] = Activity(
-            held=row["n_held"],
-            planned=row["n_planned"],
-            buurten_held=row["n_buurten_held"],
-            buurten_planned=row["n_buurten_planned"],
-        )
-    participants = (
-        Aanmelding.objects.filter(participant_q(now), scope.gesprek_q("gesprek__"))
-        .values(f"gesprek__{key}")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
-    for row in participants:
-        result.setdefault(row[f"gesprek__{key}"], Activity()).participants = row["n"]
-    return result
+    activity = {code: Activity(*numbers) for kind, code, _w, *numbers in rows if kind == "key"}
+    weeks = [(week, n[0], n[4]) for kind, _c, week, *n in rows if kind == "week"]
+    return activity, weeks
 
 
 @dataclass
@@ -241,11 +342,12 @@ class Coverage:
     totals: Totals
 
 
-def coverage(scope: Scope, now: datetime) -> Coverage:
+def coverage(scope: Scope, now: datetime, activity: dict | None = None) -> Coverage:
     """Per existing gemeente (in the scope's province), per province, and totals.
 
-    Three queries: the gemeenten with their number of buurten, then activity_by gemeente.
-    Gesprekken and participants in gemeenten that have ended count in the totals only.
+    Two queries: the gemeenten with their number of buurten, then activity_by gemeente
+    (unless `activity` comes from activity_and_trend). Gesprekken and participants in
+    gemeenten that have ended count in the totals only.
     """
     gemeenten = (
         Gemeente.objects.filter(scope.gemeente_q())
@@ -253,7 +355,9 @@ def coverage(scope: Scope, now: datetime) -> Coverage:
         .values("code", "name", "provincie_id", "provincie__name", "inwoners", "n_buurten")
         .order_by("name", "code")
     )
-    activity = activity_by("buurt__gemeente_id", scope, now)
+    if activity is None:
+        activity = activity_by("buurt__gemeente_id", scope, now)
+    activity = dict(activity)
     rows, provincies = [], {}
     totals = Totals()
     for gemeente in gemeenten:
@@ -337,12 +441,12 @@ def trend_weeks(scope: Scope, now: datetime) -> list[date]:
     return weeks
 
 
-def weekly_trend(scope: Scope, now: datetime) -> list[Week]:
-    """Held gesprekken and participants per week (Monday to Sunday, Amsterdam). Two queries."""
+def _trend_window(scope: Scope, now: datetime) -> Scope | None:
+    """The scope narrowed to the trend's weeks (None when there are none)."""
     mondays = trend_weeks(scope, now)
     if not mondays:
-        return []
-    window = Scope(
+        return None
+    return Scope(
         start=max(mondays[0], scope.start or mondays[0]),
         end=min(mondays[-1] + timedelta(days=6), scope.end or date.max),
         provincie=scope.provincie,
@@ -350,30 +454,48 @@ def weekly_trend(scope: Scope, now: datetime) -> list[Week]:
         thema=scope.thema,
         format=scope.format,
     )
+
+
+def _window_params(window: Scope) -> tuple:
+    from django.db import connection
+
+    adapt = connection.ops.adapt_datetimefield_value
+    start = _local_midnight(window.start)
+    end = _local_midnight(window.end + timedelta(days=1))
+    return adapt(start), adapt(end)
+
+
+def _empty_window(now: datetime) -> tuple:
+    from django.db import connection
+
+    return (connection.ops.adapt_datetimefield_value(now),) * 2
+
+
+def weekly_trend(scope: Scope, now: datetime, rows: list | None = None) -> list[Week]:
+    """Held gesprekken and participants per week (Monday to Sunday, Amsterdam). One query,
+    none with `rows` from activity_and_trend."""
+    mondays = trend_weeks(scope, now)
+    if not mondays:
+        return []
+    if rows is None:
+        window = _trend_window(scope, now)
+        gesprekken = _in_scope(window, week=TruncWeek("starts_at"))
+        rows = _counted(window, gesprekken, now, _BY_WEEK, _window_params(window))
     weeks = {monday: Week(monday) for monday in mondays}
-    held = (
-        Gesprek.objects.filter(window.gesprek_q(), held_q(now))
-        .annotate(week=TruncWeek("starts_at"))
-        .values("week")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for row in held:
-        week = weeks.get(_as_date(row["week"]))
+    for start, held, participants in rows:
+        week = weeks.get(_week_start(start))
         if week:
-            week.held = row["n"]
-    came = (
-        Aanmelding.objects.filter(participant_q(now), window.gesprek_q("gesprek__"))
-        .annotate(week=TruncWeek("gesprek__starts_at"))
-        .values("week")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
-    for row in came:
-        week = weeks.get(_as_date(row["week"]))
-        if week:
-            week.participants = row["n"]
+            week.held = held
+            week.participants = participants
     return list(weeks.values())
+
+
+def _week_start(value) -> date:
+    """A week truncated in SQL, read without the ORM: the Monday. The database gives the
+    local (Amsterdam) midnight without a zone: a datetime (PostgreSQL) or text (SQLite)."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return _as_date(value)
 
 
 def _as_date(value) -> date:
@@ -478,15 +600,17 @@ class GemeenteDetail:
     totals: Totals
 
 
-def gemeente_detail(scope: Scope, now: datetime) -> GemeenteDetail:
-    """Per wijk and buurt of scope.gemeente, with open interest per buurt. Four queries:
-    the buurten, activity_by buurt (two), open interest by buurt."""
+def gemeente_detail(scope: Scope, now: datetime, activity: dict | None = None) -> GemeenteDetail:
+    """Per wijk and buurt of scope.gemeente, with open interest per buurt. Three queries:
+    the buurten, activity_by buurt (unless `activity` comes from activity_and_trend), open
+    interest by buurt."""
     buurten = (
         Buurt.objects.filter(gemeente_id=scope.gemeente)
         .values("code", "name", "wijk_id", "wijk__name", "inwoners")
         .order_by("wijk_id", "name", "code")
     )
-    activity = activity_by("buurt_id", scope, now)
+    if activity is None:
+        activity = activity_by("buurt_id", scope, now)
     interest = dict(
         open_interest()
         .filter(buurt__gemeente_id=scope.gemeente)
@@ -619,12 +743,14 @@ class NationalData:
 
 
 def national_data(scope: Scope, now: datetime) -> NationalData:
-    """Everything the national dashboard shows. Eight queries: coverage (3),
-    active_facilitators (1), weekly_trend (2), themes_discussed (2),
-    demand_without_supply (1); themes and demand limited to the top rows."""
+    """Everything the national dashboard shows. Six queries: the gemeenten, their activity
+    and the trend in one pass (activity_and_trend), active_facilitators (1),
+    themes_discussed (2), demand_without_supply (1); themes and demand limited to the top
+    rows."""
+    activity, weeks = activity_and_trend("buurt__gemeente_id", scope, now)
     result = NationalData(
-        coverage=coverage(scope, now),
-        trend=weekly_trend(scope, now),
+        coverage=coverage(scope, now, activity),
+        trend=weekly_trend(scope, now, weeks),
         themes=themes_discussed(scope, now, THEMES_LIMIT),
         demand=demand_without_supply(scope, now, DEMAND_LIMIT),
     )
@@ -643,13 +769,15 @@ class GemeenteData:
 
 
 def gemeente_data(scope: Scope, now: datetime) -> GemeenteData:
-    """Everything a municipal dashboard shows for scope.gemeente. Twelve queries:
-    gemeente_detail (4), active_facilitators (1), weekly_trend (2), themes_discussed (2),
-    demand_without_supply (1), facilitator_load (2)."""
+    """Everything a municipal dashboard shows for scope.gemeente. Nine queries:
+    gemeente_detail (3, its activity and the trend in one pass: activity_and_trend),
+    active_facilitators (1), themes_discussed (2), demand_without_supply (1),
+    facilitator_load (2)."""
     months, load = facilitator_load(scope, now)
+    activity, weeks = activity_and_trend("buurt_id", scope, now)
     result = GemeenteData(
-        detail=gemeente_detail(scope, now),
-        trend=weekly_trend(scope, now),
+        detail=gemeente_detail(scope, now, activity),
+        trend=weekly_trend(scope, now, weeks),
         themes=themes_discussed(scope, now, THEMES_LIMIT),
         demand=demand_without_supply(scope, now, DEMAND_LIMIT),
         months=months,

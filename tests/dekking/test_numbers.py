@@ -151,6 +151,55 @@ def test_the_trend_follows_the_period(world):
     ]
 
 
+SCOPES = [
+    Scope(),
+    Scope(start=date(2026, 3, 4), end=date(2026, 3, 12)),
+    Scope(start=date(2026, 3, 16)),
+    Scope(provincie="PV26"),
+    Scope(gemeente="GM0001"),
+    Scope(format="wandeling"),
+    # A period after today: no trend weeks at all.
+    Scope(start=date(2027, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("scope", SCOPES, ids=lambda scope: repr(scope)[6:40])
+@pytest.mark.parametrize("key", ["buurt__gemeente_id", "buurt_id"])
+def test_the_dashboards_one_pass_gives_the_same_numbers(world, scope, key):
+    # The dashboards read activity and trend in one query; the exports, the public page
+    # and open data each on their own: the numbers must not depend on which.
+    activity, weeks = queries.activity_and_trend(key, scope, world.now)
+
+    assert activity == queries.activity_by(key, scope, world.now)
+    assert queries.weekly_trend(scope, world.now, weeks) == queries.weekly_trend(scope, world.now)
+
+
+def test_the_dashboards_one_pass_counts_what_the_definitions_say(world):
+    activity, weeks = queries.activity_and_trend("buurt__gemeente_id", Scope(), world.now)
+
+    # (held, planned, buurten held, buurten with plans, participants), as above.
+    assert numbers(activity["GM0001"]) == (3, 1, 2, 1, 11)
+    assert numbers(activity["GM0002"]) == (1, 1, 1, 1, 3)
+    # Dijkveld has ended as a gemeente, but its conversation happened.
+    assert sum(one.held for one in activity.values()) == 5
+    busy = {
+        week.start: (week.held, week.participants)
+        for week in queries.weekly_trend(Scope(), world.now, weeks)
+        if week.held
+    }
+    assert busy[date(2026, 3, 2)] == (2, 12)
+
+
+def test_a_national_dashboard_reads_the_registrations_once(world, django_assert_num_queries):
+    # gemeenten with their buurten, one pass for activity and trend, facilitators, two
+    # for themes, one for demand.
+    with django_assert_num_queries(6):
+        data = queries.national_data(Scope(), world.now)
+
+    assert data.coverage.totals.participants == 20
+    assert sum(week.participants for week in data.trend) == 20
+
+
 def test_themes_come_from_the_reports_most_first(world):
     themes = queries.themes_discussed(Scope(), world.now)
 

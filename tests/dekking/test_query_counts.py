@@ -103,12 +103,12 @@ def activity(request, db, frozen):
 def test_the_national_dashboard(client, activity, django_assert_num_queries):
     client.force_login(activity)
     # 1 session, 2 user, 3 staff roles, 4 provinces and 5 themes for the filter form,
-    # 6 gemeenten with their number of buurten, 7 gesprekken per gemeente, 8 participants
-    # per gemeente, 9 held per week, 10 participants per week, 11 themes in reports,
-    # 12 number of reports, 13 demand without supply, 14 active facilitators,
-    # 15 latest geography import (map cache key), 16 boundaries (first map in this process),
-    # 17-20 effect of the conversations: total, per province, per theme, per format.
-    with django_assert_num_queries(20):
+    # 6 gemeenten with their number of buurten, 7 gesprekken and participants per gemeente
+    # and per week (one pass), 8 themes in reports, 9 number of reports, 10 demand without
+    # supply, 11 active facilitators, 12 latest geography import (map cache key),
+    # 13 boundaries (first map in this process), 14-17 effect of the conversations: total,
+    # per province, per theme, per format.
+    with django_assert_num_queries(17):
         response = client.get(reverse("dekking:national"), {"provincie": "", "vorm": ""})
     assert response.status_code == 200
 
@@ -117,8 +117,8 @@ def test_the_national_dashboard_filtered(client, activity, django_assert_num_que
     client.force_login(activity)
     client.get(reverse("dekking:national"))  # the map's boundaries are read once
     query = {"start": "2026-01-01", "end": "2026-03-31", "provincie": "PV26", "vorm": "tafel"}
-    # As above, without the boundaries (cached in this process): 19.
-    with django_assert_num_queries(19):
+    # As above, without the boundaries (cached in this process): 16.
+    with django_assert_num_queries(16):
         response = client.get(reverse("dekking:national"), query)
     assert response.status_code == 200
 
@@ -126,12 +126,11 @@ def test_the_national_dashboard_filtered(client, activity, django_assert_num_que
 def test_the_municipal_dashboard(client, activity, django_assert_num_queries):
     client.force_login(activity)
     # 1 session, 2 user, 3 staff roles, 4 national role (coordinated_gemeenten), 5 the
-    # gemeente, 6 themes for the filter form, 7 load as lead, 8 load as co-lead, 9 buurten,
-    # 10 gesprekken per buurt, 11 participants per buurt, 12 open interest per buurt,
-    # 13 held per week, 14 participants per week, 15 themes in reports, 16 number of
-    # reports, 17 demand without supply, 18 active facilitators, 19-21 effect of the
-    # conversations: total, per theme, per format.
-    with django_assert_num_queries(21):
+    # gemeente, 6 themes for the filter form, 7 load as lead, 8 load as co-lead, 9 gesprekken
+    # and participants per buurt and per week (one pass), 10 buurten, 11 open interest per
+    # buurt, 12 themes in reports, 13 number of reports, 14 demand without supply,
+    # 15 active facilitators, 16-18 effect of the conversations: total, per theme, per format.
+    with django_assert_num_queries(18):
         response = client.get(reverse("dekking:gemeente", args=["GM0001"]))
     assert response.status_code == 200
 
@@ -139,10 +138,10 @@ def test_the_municipal_dashboard(client, activity, django_assert_num_queries):
 @pytest.mark.parametrize(
     ("export", "count"),
     [
-        # 1-3 session, user, roles; 4-5 filter choices; 6-14 as the dashboard.
-        ("gemeenten", 14),
-        ("provincies", 14),
-        ("trend", 14),
+        # 1-3 session, user, roles; 4-5 filter choices; 6-11 as the dashboard.
+        ("gemeenten", 11),
+        ("provincies", 11),
+        ("trend", 11),
         # 6 themes in reports, 7 number of reports.
         ("themes", 7),
         # 6 demand without supply.
@@ -159,11 +158,11 @@ def test_the_national_exports(client, activity, django_assert_num_queries, expor
 @pytest.mark.parametrize(
     ("export", "count"),
     [
-        # 1-6 session, user, roles, national role, gemeente, theme choices; 7-18 as the page.
-        ("wijken", 18),
-        ("buurten", 18),
-        ("trend", 18),
-        ("load", 18),
+        # 1-6 session, user, roles, national role, gemeente, theme choices; 7-15 as the page.
+        ("wijken", 15),
+        ("buurten", 15),
+        ("trend", 15),
+        ("load", 15),
         # 7 themes in reports, 8 number of reports.
         ("themes", 8),
         # 7 demand without supply.
@@ -179,18 +178,18 @@ def test_the_municipal_exports(client, activity, django_assert_num_queries, expo
 
 
 def test_the_public_page(client, activity, django_assert_num_queries):
-    # 1 gemeenten with their number of buurten, 2 gesprekken per gemeente, 3 participants
-    # per gemeente, 4 latest geography import, 5 boundaries (first map in this process).
-    with django_assert_num_queries(5):
+    # 1 gemeenten with their number of buurten, 2 gesprekken and participants per
+    # gemeente, 3 latest geography import, 4 boundaries (first map in this process).
+    with django_assert_num_queries(4):
         response = client.get(reverse("dekking:public"))
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("name", ["dekking:open_data_json", "dekking:open_data_csv"])
 def test_the_open_data(client, activity, django_assert_num_queries, name):
-    # 1 gemeenten with their number of buurten, 2 gesprekken per gemeente, 3 participants
-    # per gemeente, 4-6 effect of the conversations: national, per province, per gemeente.
-    with django_assert_num_queries(6):
+    # 1 gemeenten with their number of buurten, 2 gesprekken and participants per
+    # gemeente, 3-5 effect of the conversations: national, per province, per gemeente.
+    with django_assert_num_queries(5):
         response = client.get(reverse(name))
     assert response.status_code == 200
 

@@ -254,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gesprekken.tasks.send_digests",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Coverage: the national and public numbers are computed ahead, never by a visitor.
+    "dekking-warm-dashboards": {
+        "task": "dekking.tasks.warm_dashboards",
+        "schedule": timedelta(minutes=env.int("DEKKING_WARM_MINUTES", default=4)),
+    },
     # Privacy: anonymise registrations GESPREKKEN_RETENTION_DAYS after their gesprek.
     "gesprekken-purge-personal-data": {
         "task": "gesprekken.tasks.purge_personal_data",

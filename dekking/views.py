@@ -41,17 +41,20 @@ logger = logging.getLogger(__name__)
 CACHE_VERSION = 2
 
 
-def cached(name: str, scope: queries.Scope, compute):
+def cached(name: str, scope: queries.Scope, compute, *, refresh: bool = False):
     """compute(), or its result from the cache when it was computed recently.
 
     A cache hit costs one query (the database cache); a miss runs compute() and stores it.
+    `refresh` computes and stores it whatever the cache holds (dekking.tasks.warm_dashboards).
     """
     seconds = settings.DEKKING_CACHE_SECONDS
     if not seconds:
         return compute()
     key = f"dekking:{CACHE_VERSION}:{name}:{hashlib.sha256(repr(scope).encode()).hexdigest()[:32]}"
+    value = None
     try:
-        value = cache.get(key)
+        if not refresh:
+            value = cache.get(key)
     except Exception:  # a broken cache must not take the dashboards down
         logger.exception("Reading the coverage cache failed")
         value = None
@@ -181,11 +184,9 @@ def national(request):
     scope, now = form.scope(), timezone.now()
     if export := request.GET.get("export"):
         return national_export(export, scope, now)
-    data = cached("national", scope, lambda: queries.national_data(scope, now))
+    data = national_data(scope, now)
     context = national_context(form, scope, data)
-    summary = cached(
-        "national-effect", scope, lambda: effect.national_summary(scope.gesprek_q("gesprek__"))
-    )
+    summary = national_effect(scope)
     context["effect"] = effect_context(
         summary,
         [
@@ -195,6 +196,19 @@ def national(request):
         ],
     )
     return render(request, "dekking/national.html", context)
+
+
+def national_data(scope: queries.Scope, now, *, refresh: bool = False) -> queries.NationalData:
+    return cached("national", scope, lambda: queries.national_data(scope, now), refresh=refresh)
+
+
+def national_effect(scope: queries.Scope, *, refresh: bool = False):
+    return cached(
+        "national-effect",
+        scope,
+        lambda: effect.national_summary(scope.gesprek_q("gesprek__")),
+        refresh=refresh,
+    )
 
 
 def national_context(form, scope: queries.Scope, data: queries.NationalData) -> dict:
@@ -227,7 +241,7 @@ def national_export(export: str, scope: queries.Scope, now):
     elif export == "demand":
         table = exports.demand_table(queries.demand_without_supply(scope, now))
     elif export in ("gemeenten", "provincies", "trend"):
-        data = cached("national", scope, lambda: queries.national_data(scope, now))
+        data = national_data(scope, now)
         table = {
             "gemeenten": lambda: exports.gemeenten_table(data.coverage.gemeenten),
             "provincies": lambda: exports.provincies_table(data.coverage.provincies),
@@ -360,9 +374,14 @@ def effect_context(summary: effect.Summary, tables) -> dict:
     }
 
 
-def public_coverage(now):
+def public_coverage(now, *, refresh: bool = False):
     """(coverage over all time, when it was computed): the public page and open data."""
-    return cached("public", queries.Scope(), lambda: (queries.coverage(queries.Scope(), now), now))
+    return cached(
+        "public",
+        queries.Scope(),
+        lambda: (queries.coverage(queries.Scope(), now), now),
+        refresh=refresh,
+    )
 
 
 @require_GET
@@ -393,9 +412,9 @@ def public_context(coverage: queries.Coverage, computed_at) -> dict:
     }
 
 
-def public_effect():
+def public_effect(*, refresh: bool = False):
     """The effect as published (all time, protected per province and gemeente)."""
-    return cached("public-effect", queries.Scope(), effect.open_data)
+    return cached("public-effect", queries.Scope(), effect.open_data, refresh=refresh)
 
 
 @require_GET

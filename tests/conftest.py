@@ -59,6 +59,18 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    # A request through LocaleMiddleware leaves its language active in the thread; every
+    # test starts in the default language (Dutch), as a fresh process would.
+    from django.conf import settings as django_settings  # noqa: PLC0415
+    from django.utils import translation  # noqa: PLC0415
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_lists():
     # The per-process memo of sectors and agreements (gesprekken.lists) must not carry rows
     # of a rolled-back test into the next one.

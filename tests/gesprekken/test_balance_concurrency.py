@@ -69,11 +69,12 @@ def check_the_table(gesprek, results, capacity):
     kinds = Counter(Bericht.objects.filter(gesprek=gesprek).values_list("kind", flat=True))
     assert kinds["bevestig_email"] + kinds["reserve"] + kinds["wachtlijst"] == THREADS
     assert kinds["plek_aangeboden"] == Counter(a.status for a in registrations)[S.AANGEBODEN]
-    assert kinds["reserve"] > 0, "the race never made a reserve: the test proves nothing"
+    return kinds["reserve"]
 
 
 def test_two_sides_racing_for_a_mixed_table_keep_capacity_and_the_rule():
     sides = [Standpunt.Side.EENS, Standpunt.Side.ONEENS]
+    reserves = 0
     for round_ in range(ROUNDS):
         gesprek, stelling = mixed_gesprek(capacity=10)
 
@@ -85,7 +86,10 @@ def test_two_sides_racing_for_a_mixed_table_keep_capacity_and_the_rule():
         )
 
         assert len(set(pids)) == THREADS, "every thread had its own database connection"
-        check_the_table(gesprek, results, capacity=10)
+        reserves += check_the_table(gesprek, results, capacity=10)
+    # Alternating sides can, by the luck of arrival order, fill a table without ever
+    # tipping it (e, o, e, o …); over five rounds some order always does tip it.
+    assert reserves > 0, "the races never made a reserve: the test proves nothing"
 
 
 def test_a_lopsided_crowd_with_sectors_keeps_the_rule_for_sector_and_side():
@@ -107,3 +111,7 @@ def test_a_lopsided_crowd_with_sectors_keeps_the_rule_for_sector_and_side():
         assert gesprek.aanmeldingen.holding_seat().count() <= 8
         assert {a.status for a in gesprek.aanmeldingen.all()} <= SETTLED
         assert gesprek.aanmeldingen.count() == THREADS
+        # Eighteen who agree for at most four agreeing seats: the race must make reserves.
+        assert gesprek.aanmeldingen.filter(status=S.RESERVE).exists() or (
+            Bericht.objects.filter(gesprek=gesprek, kind="reserve").exists()
+        ), "the race never made a reserve: the test proves nothing"

@@ -259,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dekking.tasks.warm_dashboards",
         "schedule": timedelta(minutes=env.int("DEKKING_WARM_MINUTES", default=4)),
     },
+    # Gesprek.present (who came, read by the dashboards) checked against the registrations.
+    "gesprekken-recount-present": {
+        "task": "gesprekken.tasks.recount_present",
+        "schedule": crontab(hour=4, minute=37),
+    },
     # Privacy: anonymise registrations GESPREKKEN_RETENTION_DAYS after their gesprek.
     "gesprekken-purge-personal-data": {
         "task": "gesprekken.tasks.purge_personal_data",

@@ -309,6 +309,8 @@ class _Seeder:
             present = self._aanmeldingen(
                 aanmelding_rows, gesprek_id, status, starts_at, capacity, pc4, created
             )
+            # Gesprek.present: the count services keeps; the seed knows it already.
+            gesprek_rows[-1] += (present,)
             if status == Status.GEHOUDEN:
                 verslag_id = ids.next("verslag")
                 verslag_rows.append(
@@ -449,7 +451,7 @@ GESPREK_FIELDS = [
     "id", "format", "buurt_id", "street", "place", "route", "video_url", "starts_at",
     "ends_at", "min_participants", "max_participants", "thema_id", "language",
     "accessibility_notes", "balance", "balance_max_share", "status", "facilitator_id",
-    "co_facilitator_id", "uid", "sequence", "created_at", "updated_at",
+    "co_facilitator_id", "uid", "sequence", "created_at", "updated_at", "present",
 ]  # fmt: skip
 AANMELDING_FIELDS = [
     "gesprek_id", "name", "email", "phone", "postcode", "language", "status", "token",

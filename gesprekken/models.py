@@ -215,6 +215,10 @@ class Gesprek(models.Model):
     # residents are told about.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sequence = models.PositiveIntegerField(default=0, editable=False)
+    # How many registrations have status AANWEZIG: kept by gesprekken.services under the
+    # gesprek's row lock (F("present") ± 1), recomputed nightly (services.recount_present),
+    # so the coverage dashboards never count a million registrations.
+    present = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

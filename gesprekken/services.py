@@ -25,6 +25,7 @@ Errors the resident should read are `ServiceError` subclasses; `str(error)` is t
 message in the active language.
 """
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import CharField, Count, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +61,7 @@ from .models import (
 )
 
 Status = Aanmelding.Status
+logger = logging.getLogger(__name__)
 
 # Who is told when a gesprek changes or is called off: everyone with a registration that
 # is still alive (held, confirmed, waiting, a reserve or offered a seat).
@@ -1187,6 +1189,63 @@ def _lock_led(gesprek: Gesprek | int, by_user) -> Gesprek:
     return locked
 
 
+def _count_present(gesprek: Gesprek, *, before: str, after: str) -> None:
+    """Keep Gesprek.present right when a registration goes from `before` to `after`.
+
+    The caller holds the gesprek's row lock, so no other transaction changes the count
+    meanwhile; the UPDATE adds to what is stored, not to what this instance read. A count
+    already wrong (a row written around the services) never makes a check-in fail on the
+    day: it stops at 0, and recount_present puts it right at night.
+    """
+    delta = (after == Status.AANWEZIG) - (before == Status.AANWEZIG)
+    if delta:
+        Gesprek.objects.filter(pk=gesprek.pk).update(
+            present=Greatest(F("present") + delta, Value(0))
+        )
+        gesprek.present = max(gesprek.present + delta, 0)
+
+
+def recount_present(gesprek_ids=None) -> int:
+    """Recompute Gesprek.present from the registrations (all gesprekken, or these ids);
+    returns how many were off and are now right (the nightly check, and after a bulk
+    write that went around the services).
+
+    One statement per wrong gesprek, each under its row lock, so a check-in at the same
+    moment is not undone: the count is taken again once the lock is held.
+    """
+    gesprekken = Gesprek.objects.all()
+    if gesprek_ids is not None:
+        gesprekken = gesprekken.filter(pk__in=list(gesprek_ids))
+    actual = Subquery(
+        Aanmelding.objects.filter(gesprek=OuterRef("pk"), status=Status.AANWEZIG)
+        .order_by()
+        .values("gesprek")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    wrong = list(
+        gesprekken.annotate(actual=Coalesce(actual, 0))
+        .exclude(present=F("actual"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    fixed = 0
+    for pk in wrong:
+        with transaction.atomic():
+            locked = _lock_gesprek(pk)
+            count = locked.aanmeldingen.filter(status=Status.AANWEZIG).count()
+            if locked.present != count:
+                logger.warning(
+                    "gesprek %s: present was %s, %s registrations are AANWEZIG",
+                    pk,
+                    locked.present,
+                    count,
+                )
+                Gesprek.objects.filter(pk=pk).update(present=count)
+                fixed += 1
+    return fixed
+
+
 def check_in_opens_at(gesprek: Gesprek) -> datetime:
     """Midnight in Amsterdam on the day of the gesprek: from then on people can be marked."""
     day = gesprek.starts_at.astimezone(AMSTERDAM).date()
@@ -1220,6 +1279,7 @@ def check_in(
             raise RegistrationCancelled(_("This sign-up was cancelled or has expired."))
         status = Status.AANWEZIG if present else Status.NIET_VERSCHENEN
         if current.status != status:
+            _count_present(gesprek, before=current.status, after=status)
             current.status = status
             current.checked_in_at = now if present else None
             current.save(update_fields=["status", "checked_in_at"])

@@ -318,3 +318,18 @@ def purge_personal_data() -> dict:
         result.blocks_deleted,
     )
     return dataclasses.asdict(result)
+
+
+@shared_task(ignore_result=True)
+def recount_present() -> int:
+    """The nightly check of Gesprek.present (the stored count of who came, which the
+    dashboards read) against the registrations; puts right and logs what was off."""
+    # Imported late, as above.
+    from . import services
+
+    fixed = services.recount_present()
+    if fixed:
+        logger.warning("present count: %s gesprekken were off and are now right", fixed)
+    else:
+        logger.info("present count: every gesprek was right")
+    return fixed

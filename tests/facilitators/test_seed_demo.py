@@ -53,3 +53,18 @@ def test_it_says_whether_the_demo_log_ins_skip_the_second_factor(demo_geography,
     assert "skip the second factor" in run()
     settings.STAFF_MFA_REQUIRED = True
     assert "set up an authenticator app" in run()
+
+
+def test_held_demo_gesprekken_get_anonymous_survey_answers_of_those_who_came(demo_geography):
+    run()
+    held = Gesprek.objects.filter(status=Gesprek.Status.GEHOUDEN)
+    assert held.exists()
+    for gesprek in held:
+        answers = gesprek.effectmetingen.all()
+        assert answers.count() == round(gesprek.present * 2 / 3)
+        assert not answers.filter(pairing_digest__isnull=False).exists()
+        assert not answers.filter(after_thermometer__isnull=True).exists()
+    # Running it again adds none.
+    total = sum(gesprek.effectmetingen.count() for gesprek in held)
+    run()
+    assert sum(g.effectmetingen.count() for g in Gesprek.objects.filter(pk__in=held)) == total

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import factory
+from django.db.models import F
 from django.utils import timezone
 
 from gesprekken.models import Aanmelding, Gesprek, Interesse, Thema
@@ -38,6 +39,8 @@ class AanmeldingFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Aanmelding
+        # The hook below writes with update(); nothing to save again.
+        skip_postgeneration_save = True
 
     gesprek = factory.SubFactory(GesprekFactory)
     name = factory.Sequence(lambda n: f"Bewoner {n}")
@@ -46,6 +49,15 @@ class AanmeldingFactory(factory.django.DjangoModelFactory):
     status = Aanmelding.Status.BEVESTIGD
     consent_at = factory.LazyFunction(timezone.now)
     confirmed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def count_present(obj, create, extracted, **kwargs):
+        """A registration made AANWEZIG here went around the check-in service: keep
+        Gesprek.present right, as gesprekken.services does (in the database and on the
+        gesprek instance the test holds)."""
+        if create and obj.status == Aanmelding.Status.AANWEZIG:
+            Gesprek.objects.filter(pk=obj.gesprek_id).update(present=F("present") + 1)
+            obj.gesprek.refresh_from_db(fields=["present"])
 
 
 class InteresseFactory(factory.django.DjangoModelFactory):

@@ -26,7 +26,16 @@ from django.utils import timezone
 from facilitators.models import Facilitator, Organisatie, Rol
 from gemeenten.models import Buurt, Gemeente
 from gesprekken import balance
-from gesprekken.models import Aanmelding, AgeBand, Gesprek, Sector, Standpunt, Stelling, Thema
+from gesprekken.models import (
+    Aanmelding,
+    AgeBand,
+    Effectmeting,
+    Gesprek,
+    Sector,
+    Standpunt,
+    Stelling,
+    Thema,
+)
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DEMO_PASSWORD = "buurtgesprek-demo"  # noqa: S105 - printed on purpose, local demo only
@@ -222,6 +231,10 @@ class Command(BaseCommand):
 
     def _aanmeldingen(self, rng: random.Random, gesprek: Gesprek, held: bool) -> None:
         count = rng.randint(0, gesprek.max_participants + 2)
+        if held:
+            # Written around the check-in service: keep its stored count (Gesprek.present).
+            gesprek.present = min(count, gesprek.max_participants)
+            Gesprek.objects.filter(pk=gesprek.pk).update(present=gesprek.present)
         for number in range(count):
             seat = number < gesprek.max_participants
             if held:
@@ -238,6 +251,31 @@ class Command(BaseCommand):
                 consent_at=gesprek.created_at,
                 confirmed_at=gesprek.created_at if seat else None,
             )
+        if held:
+            self._effect(rng, gesprek)
+
+    @staticmethod
+    def _effect(rng: random.Random, gesprek: Gesprek) -> None:
+        """Anonymous survey answers of about two in three who came, before and after
+        (paired, the key already destroyed), so the dashboards show the effect section."""
+
+        def clamp(value, low, high):
+            return max(low, min(high, round(value)))
+
+        rows = []
+        for _person in range(round(gesprek.present * 2 / 3)):
+            thermometer, trust = rng.randint(20, 80), rng.randint(2, 4)
+            rows.append(
+                Effectmeting(
+                    gesprek=gesprek,
+                    before_thermometer=thermometer,
+                    before_trust=trust,
+                    after_thermometer=clamp(thermometer + rng.gauss(6, 10), 0, 100),
+                    after_trust=clamp(trust + rng.choice([0, 0, 0, 1, 1, -1]), 1, 5),
+                    after_argument=rng.choice([2, 3, 4, 4, 5]),
+                )
+            )
+        Effectmeting.objects.bulk_create(rows)
 
     def _statements(self) -> None:
         for theme_name, statements in STATEMENTS.items():

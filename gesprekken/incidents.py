@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from facilitators.models import Rol
 from gemeenten.models import Gemeente
 
+from .errors import ServiceError
 from .models import Aanmelding, Blokkade, Gesprek, Incident
 
 # --- Addresses: a keyed hash to compare, a masked hint to show ----------------------------
@@ -251,17 +252,8 @@ def _checked(errors: dict, field: str, text: str, **options) -> str:
 # --- Errors ------------------------------------------------------------------------------
 
 
-class IncidentError(Exception):
-    """A use case refused. `str(error)` is a translated message for the staff member."""
-
-    default_message = _("Something went wrong. Please try again.")
-
-    def __init__(self, message=None):
-        self.message = message if message is not None else self.default_message
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return str(self.message)
+class IncidentError(ServiceError):
+    """An incident or block use case refused; `str(error)` is for the staff member."""
 
 
 class NotAllowed(IncidentError):

@@ -47,6 +47,7 @@ from facilitators.models import Facilitator
 from gemeenten.models import Buurt
 
 from . import balance, effect, emails, incidents, outbox
+from .errors import ServiceError
 from .models import (
     Aanmelding,
     Bericht,
@@ -99,19 +100,6 @@ NOTIFY_FIELDS = frozenset({"format", "place", "route", "video_url", "starts_at",
 # At a mixed table, changing one of these can let the balance rule allow more people in
 # line (a moved start moves the release time).
 RULE_FIELDS = frozenset({"min_participants", "balance", "balance_max_share", "starts_at"})
-
-
-class ServiceError(Exception):
-    """A use case refused. `str(error)` is a translated message meant for the resident."""
-
-    default_message = _("Something went wrong. Please try again.")
-
-    def __init__(self, message=None):
-        self.message = message if message is not None else self.default_message
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class AlreadySignedUp(ServiceError):

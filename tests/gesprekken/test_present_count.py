@@ -4,7 +4,6 @@ write it, and the coverage numbers read it."""
 
 import importlib
 import logging
-import threading
 from io import StringIO
 from types import SimpleNamespace
 
@@ -268,100 +267,4 @@ def test_the_national_seed_writes_the_count_of_who_came(geography):  # noqa: F81
     seed_national(seed=7, gesprekken=200)
 
     assert Gesprek.objects.filter(present__gt=0).count() > 50
-    assert services.recount_present() == 0
-
-
-# --- concurrent check-ins (PostgreSQL) --------------------------------------------------------
-
-THREADS = 12
-ROUNDS = 3
-
-
-@pytest.fixture
-def pool_for_every_thread():
-    """Each thread its own pooled connection (as tests/gesprekken/test_concurrency.py)."""
-    options = connection.settings_dict["OPTIONS"]
-    original = options.get("pool")
-    if not original:
-        yield
-        return
-    connection.close()
-    connection.close_pool()
-    options["pool"] = {**(original if isinstance(original, dict) else {}), "max_size": THREADS + 6}
-    yield
-    connection.close()
-    connection.close_pool()
-    options["pool"] = original
-
-
-def at_once(count, work):
-    """Run work(i) in `count` threads, each on its own connection, released together."""
-    barrier = threading.Barrier(count, timeout=30)
-    results = [None] * count
-
-    def run(i):
-        try:
-            connection.ensure_connection()
-            barrier.wait()
-            results[i] = work(i)
-        except BaseException as error:  # noqa: BLE001 - reported to the test
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("pool_for_every_thread")
-def test_concurrent_check_ins_and_corrections_keep_the_count_exact(cast):
-    for _round in range(ROUNDS):
-        gesprek = gesprek_led_by(
-            cast.facilitator,
-            cast.buurt_a,
-            co_facilitator=cast.co_facilitator,
-            max_participants=THREADS,
-        )
-        people = AanmeldingFactory.create_batch(THREADS, gesprek=gesprek)
-        # A third were marked present before; now they are corrected to absent, while the
-        # rest are checked in, by both facilitators at once, some twice.
-        for aanmelding in people[::3]:
-            check_in(cast, aanmelding)
-
-        def work(i, people=people):
-            by = cast.facilitator if i % 2 else cast.co_facilitator
-            present = i % 3 != 0
-            check_in(cast, people[i], present=present, by=by)
-            return check_in(cast, people[i], present=present, by=by).status
-
-        results = at_once(THREADS, work)
-
-        assert not [r for r in results if isinstance(r, BaseException)], results
-        assert stored(gesprek) == actual(gesprek) == THREADS - len(people[::3])
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("pool_for_every_thread")
-def test_a_recount_during_check_ins_undoes_none_of_them(cast):
-    gesprek = gesprek_led_by(cast.facilitator, cast.buurt_a, max_participants=THREADS)
-    people = AanmeldingFactory.create_batch(THREADS - 1, gesprek=gesprek)
-    Gesprek.objects.filter(pk=gesprek.pk).update(present=5)  # wrong, for the recount to fix
-
-    def work(i):
-        if i == 0:
-            return services.recount_present([gesprek.pk])
-        return check_in(cast, people[i - 1]).status
-
-    results = at_once(THREADS, work)
-
-    assert not [r for r in results if isinstance(r, BaseException)], results
-    assert stored(gesprek) == actual(gesprek) == THREADS - 1
     assert services.recount_present() == 0

@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -713,3 +715,26 @@ def test_purge_deletes_old_resolved_incidents_and_ended_blocks(cast, gesprek, in
 )
 def test_health_words_are_found_without_catching_ordinary_words(text, found):
     assert incidents.health_words(text) == found
+
+
+def test_the_incident_list_takes_the_same_queries_for_few_and_many(client, cast, gesprek):
+    def queries_for_the_list():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(LIST_URL).status_code == 200
+        return len(captured)
+
+    def add(count):
+        for _number in range(count):
+            Incident.objects.create(
+                gesprek=gesprek,
+                aanmelding=AanmeldingFactory(gesprek=gesprek),
+                category=C.NO_SHOW,
+                text=FACTS,
+                reported_by=cast.facilitator,
+            )
+
+    cast.login(client, cast.coordinator)
+    add(1)
+    few = queries_for_the_list()
+    add(12)
+    assert queries_for_the_list() == few

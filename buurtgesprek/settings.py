@@ -114,7 +114,14 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "buurtgesprek_cache",
-    }
+    },
+    # {% cache %} fragments, per process: the sign-up form's fields as a visitor first sees
+    # them (templates/gesprekken/gesprek_detail.html), a few variants per language.
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "template-fragments",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
 }
 
 # --- Auth (staff only; residents never need an account) ---------------------------

@@ -22,7 +22,7 @@ from gemeenten.postcode import lookup_pc4
 from . import balance, lists, ratelimit, services
 from .forms import InterestForm, LanguageForm, ResendLinkForm, SignUpForm, current_language
 from .ics import FILENAME, calendar_for
-from .models import Aanmelding, Gesprek, Stelling
+from .models import Aanmelding, Gesprek
 from .queries import (
     Proximity,
     gesprekken_for_pages,
@@ -117,15 +117,9 @@ def postcode_search(request):
 # --- The gesprek page and signing up ---------------------------------------------------
 
 
-def _stellingen(gesprek: Gesprek) -> list[Stelling]:
-    """The statements residents may answer for this gesprek: its theme's active ones."""
-    if not gesprek.thema_id:
-        return []
-    return list(Stelling.objects.filter(thema_id=gesprek.thema_id, active=True))
-
-
 def _sign_up_form(gesprek: Gesprek, data=None, **kwargs) -> SignUpForm:
-    return SignUpForm(data, stellingen=_stellingen(gesprek), **kwargs)
+    # The statements residents may answer for this gesprek: its theme's active ones.
+    return SignUpForm(data, stellingen=lists.active_stellingen(gesprek.thema_id), **kwargs)
 
 
 def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200):
@@ -134,6 +128,7 @@ def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200
         "form": form,
         "agreements": lists.active_agreements(),
         "hold_minutes": settings.GESPREKKEN_HOLD_MINUTES,
+        "list_seconds": lists.LIST_SECONDS,
     }
     return render(request, "gesprekken/gesprek_detail.html", context, status=status)
 

@@ -55,11 +55,17 @@ def email_hint(email: str) -> str:
     return f"{local[:1]}…@{domain}"[:100]
 
 
-def is_blocked(*, buurt_id: int, email: str, today: date) -> bool:
-    """Is this address blocked, today, in the gemeente of this buurt? One query."""
+def blocks(*, buurt_id, email: str, today: date) -> QuerySet[Blokkade]:
+    """The blocks on this address, today, in the gemeente of this buurt. `buurt_id` may be
+    an OuterRef, for an Exists on another query (the sign-up's lock)."""
     return Blokkade.objects.filter(
         gemeente__buurten=buurt_id, email_digest=email_digest(email), expires_on__gte=today
-    ).exists()
+    )
+
+
+def is_blocked(*, buurt_id: int, email: str, today: date) -> bool:
+    """Is this address blocked, today, in the gemeente of this buurt? One query."""
+    return blocks(buurt_id=buurt_id, email=email, today=today).exists()
 
 
 # --- Who sees what -----------------------------------------------------------------------

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -46,7 +46,7 @@ from facilitators.access import served_gemeenten
 from facilitators.models import Facilitator
 from gemeenten.models import Buurt
 
-from . import balance, effect, emails, incidents, outbox
+from . import balance, effect, emails, incidents, lists, outbox
 from .errors import ServiceError
 from .models import (
     Aanmelding,
@@ -57,7 +57,6 @@ from .models import (
     Standpunt,
     Stelling,
     Verslag,
-    new_short_code,
     new_token,
 )
 
@@ -162,6 +161,18 @@ def _lock_aanmelding(aanmelding: Aanmelding) -> tuple[Gesprek, Aanmelding]:
     current = Aanmelding.objects.select_for_update().get(pk=aanmelding.pk)
     current.gesprek = gesprek
     return gesprek, current
+
+
+def _lock_for_sign_up(gesprek: Gesprek | int, email: str, now: datetime) -> Gesprek:
+    """Lock the gesprek; `blocked`: is the address blocked in its gemeente. One statement."""
+    blocked = incidents.blocks(
+        buurt_id=OuterRef("buurt_id"), email=email, today=timezone.localdate(now)
+    )
+    return (
+        Gesprek.objects.select_for_update(of=("self",))
+        .annotate(blocked=Exists(blocked))
+        .get(pk=gesprek if isinstance(gesprek, int) else gesprek.pk)
+    )
 
 
 def _sync(target: models.Model, source: models.Model) -> None:
@@ -295,87 +306,83 @@ def sign_up(
     """
     now = now or timezone.now()
     email = normalise_email(email)
-    with transaction.atomic():
-        locked = _lock_gesprek(gesprek)
-        if not _is_open(locked, now):
-            raise GesprekClosed()
-        if incidents.is_blocked(
-            buurt_id=locked.buurt_id, email=email, today=timezone.localdate(now)
-        ):
-            raise SignUpRefused()
-        active = locked.aanmeldingen.filter(email=email, status__in=Aanmelding.ACTIVE_STATUSES)
-        # One pass over the gesprek's registrations: this address, seats taken, the line.
-        counts = locked.aanmeldingen.aggregate(
-            mine=Count("pk", filter=Q(email=email, status__in=Aanmelding.ACTIVE_STATUSES)),
-            taken=Count("pk", filter=Q(status__in=Aanmelding.SEAT_STATUSES)),
-            queued=Count("pk", filter=Q(status__in=[Status.WACHTLIJST, Status.RESERVE])),
-        )
-        if counts["mine"]:
-            raise AlreadySignedUp()
-        free = locked.max_participants - counts["taken"]
-        if free > 0 and counts["queued"]:
-            free -= len(_offer_free_seats(locked, now))
-        answers = _stance_answers(locked, stance) if stance and stance_consent else {}
-        candidate = balance.Profile(
-            sector_id=sector.pk if sector is not None else None,
-            side=Standpunt.side_of(answers) if answers else "",
-        )
-        broken = []
-        if free > 0 and balance.applies(locked, now):
-            broken = balance.Table.of(locked).breaks(candidate)
-        aanmelding = Aanmelding(
-            gesprek=locked,
-            name=name.strip(),
-            email=email,
-            phone=(phone or "").strip(),
-            postcode=normalise_postcode(postcode),
-            language=_language(language),
-            consent_at=now,
-            created_at=now,
-            sector=sector,
-            age_band=age_band or "",
-            agreements_accepted_at=now if agreements_accepted else None,
-        )
-        if free <= 0:
-            aanmelding.status = Status.WACHTLIJST
-        elif broken:
-            aanmelding.status = Status.RESERVE
-        else:
-            aanmelding.status = Status.ONBEVESTIGD
-            hold = timedelta(minutes=settings.GESPREKKEN_HOLD_MINUTES)
-            aanmelding.hold_expires_at = min(now + hold, locked.starts_at)
-        for attempt in range(3):
-            try:
-                with transaction.atomic():
-                    aanmelding.save(force_insert=True)
-                break
-            except IntegrityError:
-                if active.exists():
-                    raise AlreadySignedUp() from None
-                if attempt == 2:
-                    raise
-                # The random check-in code clashed with another registration's.
-                aanmelding.short_code = new_short_code()
-        if answers:
-            Standpunt.objects.create(
-                aanmelding=aanmelding, answers=answers, side=candidate.side, consent_at=now
-            )
-        if aanmelding.status == Status.ONBEVESTIGD:
-            _mail("bevestig_email", aanmelding)
-            if locked.balance and locked.aanmeldingen.queued().exists():
-                _offer_free_seats(locked, now)
-        elif aanmelding.status == Status.RESERVE:
-            _mail("reserve", aanmelding, context={"reason": balance.reason(broken)})
-        else:
-            _mail("wachtlijst", aanmelding)
-    return aanmelding
+    # No savepoint around the insert: on an IntegrityError the whole short transaction is
+    # tried again, which spares two round trips on every sign-up. The clash is of the
+    # random check-in code with another registration's (one in a million; the next try
+    # draws a new one), or of an address that signed up bypassing the lock (the next try
+    # says AlreadySignedUp).
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                locked = _lock_for_sign_up(gesprek, email, now)
+                if not _is_open(locked, now):
+                    raise GesprekClosed()
+                if locked.blocked:
+                    raise SignUpRefused()
+                # One pass over the gesprek's registrations: this address, seats taken, the line.
+                counts = locked.aanmeldingen.aggregate(
+                    mine=Count("pk", filter=Q(email=email, status__in=Aanmelding.ACTIVE_STATUSES)),
+                    taken=Count("pk", filter=Q(status__in=Aanmelding.SEAT_STATUSES)),
+                    queued=Count("pk", filter=Q(status__in=[Status.WACHTLIJST, Status.RESERVE])),
+                )
+                if counts["mine"]:
+                    raise AlreadySignedUp()
+                free = locked.max_participants - counts["taken"]
+                if free > 0 and counts["queued"]:
+                    free -= len(_offer_free_seats(locked, now))
+                answers = _stance_answers(locked, stance) if stance and stance_consent else {}
+                candidate = balance.Profile(
+                    sector_id=sector.pk if sector is not None else None,
+                    side=Standpunt.side_of(answers) if answers else "",
+                )
+                broken = []
+                if free > 0 and balance.applies(locked, now):
+                    broken = balance.Table.of(locked).breaks(candidate)
+                aanmelding = Aanmelding(
+                    gesprek=locked,
+                    name=name.strip(),
+                    email=email,
+                    phone=(phone or "").strip(),
+                    postcode=normalise_postcode(postcode),
+                    language=_language(language),
+                    consent_at=now,
+                    created_at=now,
+                    sector=sector,
+                    age_band=age_band or "",
+                    agreements_accepted_at=now if agreements_accepted else None,
+                )
+                if free <= 0:
+                    aanmelding.status = Status.WACHTLIJST
+                elif broken:
+                    aanmelding.status = Status.RESERVE
+                else:
+                    aanmelding.status = Status.ONBEVESTIGD
+                    hold = timedelta(minutes=settings.GESPREKKEN_HOLD_MINUTES)
+                    aanmelding.hold_expires_at = min(now + hold, locked.starts_at)
+                aanmelding.save(force_insert=True)
+                if answers:
+                    Standpunt.objects.create(
+                        aanmelding=aanmelding, answers=answers, side=candidate.side, consent_at=now
+                    )
+                if aanmelding.status == Status.ONBEVESTIGD:
+                    _mail("bevestig_email", aanmelding)
+                    if locked.balance and locked.aanmeldingen.queued().exists():
+                        _offer_free_seats(locked, now)
+                elif aanmelding.status == Status.RESERVE:
+                    _mail("reserve", aanmelding, context={"reason": balance.reason(broken)})
+                else:
+                    _mail("wachtlijst", aanmelding)
+            return aanmelding
+
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _stance_answers(gesprek: Gesprek, stance: dict[int, str]) -> dict[str, str]:
     """The answers to the active statements of the gesprek's theme; the rest is dropped."""
-    valid = set(
-        Stelling.objects.filter(thema_id=gesprek.thema_id, active=True).values_list("pk", flat=True)
-    )
+    valid = {stelling.pk for stelling in lists.active_stellingen(gesprek.thema_id)}
     answers = {}
     for pk, side in stance.items():
         try:

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone, translation
 
 from gesprekken import services
@@ -134,23 +135,55 @@ def test_sign_up_twice_in_a_row_is_a_friendly_error_not_a_second_seat():
 
 
 def test_sign_up_turns_the_unique_constraint_into_already_signed_up(monkeypatch):
-    # Simulate the race the lock normally prevents: the first check sees nothing, the
-    # row exists anyway, so the database constraint is what stops the second seat.
+    # Simulate the race the lock normally prevents: the first count sees nothing, the
+    # row exists anyway, so the database constraint is what stops the second seat; the
+    # whole transaction is tried again and then says so.
     gesprek = GesprekFactory()
     AanmeldingFactory(gesprek=gesprek, email="anna@example.org")
-    real_exists = AanmeldingQuerySet.exists
+    real_aggregate = AanmeldingQuerySet.aggregate
     calls = []
 
-    def blind_first_time(self):
-        calls.append(self)
-        return False if len(calls) == 1 else real_exists(self)
+    def blind_first_time(self, *args, **kwargs):
+        counts = real_aggregate(self, *args, **kwargs)
+        calls.append(counts)
+        return {**counts, "mine": 0} if len(calls) == 1 else counts
 
-    monkeypatch.setattr(AanmeldingQuerySet, "exists", blind_first_time)
+    monkeypatch.setattr(AanmeldingQuerySet, "aggregate", blind_first_time)
 
     with pytest.raises(services.AlreadySignedUp):
         sign_up(gesprek)
 
+    assert len(calls) == 2
     assert gesprek.aanmeldingen.count() == 1
+    assert not Bericht.objects.exists()
+
+
+def test_sign_up_draws_a_new_check_in_code_when_it_clashes(monkeypatch):
+    gesprek = GesprekFactory()
+    AanmeldingFactory(gesprek=gesprek, short_code="AAAAAA")
+    codes = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
+    field = Aanmelding._meta.get_field("short_code")
+    monkeypatch.setattr(field, "_get_default", lambda: next(codes))
+
+    aanmelding = sign_up(gesprek)
+
+    assert aanmelding.short_code == "BBBBBB"
+    assert gesprek.aanmeldingen.count() == 2
+    # One mail: the attempts that clashed were rolled back with their outbox rows.
+    assert Bericht.objects.count() == 1
+
+
+def test_sign_up_gives_up_after_three_clashes(monkeypatch):
+    gesprek = GesprekFactory()
+    AanmeldingFactory(gesprek=gesprek, short_code="AAAAAA")
+    field = Aanmelding._meta.get_field("short_code")
+    monkeypatch.setattr(field, "_get_default", lambda: "AAAAAA")
+
+    with pytest.raises(IntegrityError):
+        sign_up(gesprek)
+
+    assert gesprek.aanmeldingen.count() == 1
+    assert not Bericht.objects.exists()
 
 
 def test_sign_up_is_possible_again_after_cancelling():

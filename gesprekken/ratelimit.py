@@ -4,9 +4,11 @@ Fixed windows: the first hit starts a window of `period` seconds; more than `lim
 hits in it are refused. Good enough to stop a script mailing strangers or filling the
 waiting list; not meant as an exact meter.
 
-One statement per hit: an upsert on the cache table (`INSERT … ON CONFLICT (cache_key)
-DO UPDATE … RETURNING`, on PostgreSQL and on SQLite ≥ 3.35) that starts the window, or
-counts one more in it, or starts a new one when it has expired. Atomic, so concurrent
+One statement per attempt, for all the limits it counts under (hit_all: per client
+address and per e-mail address at sign-up): an upsert on the cache table (`INSERT … ON
+CONFLICT (cache_key) DO UPDATE … RETURNING`, on PostgreSQL and on SQLite ≥ 3.35) that, for
+each counter, starts the window, or counts one more in it, or starts a new one when it has
+expired. Atomic, so concurrent
 hits never lose a count. The counter rows are ordinary cache rows (key, value, expires)
 whose value is the count as decimal text rather than a pickle: only this module reads
 them; Django's cache culls and clears them like any other row. Django's own add/incr on
@@ -49,23 +51,29 @@ _NO_WAIT = "WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
 _UPSERT = {
     "postgresql": """
         INSERT INTO {table} (cache_key, value, expires)
-        SELECT %s, '1', %s {no_wait}
+        SELECT hit.cache_key, '1', hit.expires
+        FROM (VALUES {rows}) AS hit (cache_key, expires) {no_wait}
         ON CONFLICT (cache_key) DO UPDATE SET
           value = CASE WHEN {table}.expires > %s AND {table}.value ~ '^[0-9]{{1,9}}$'
                        THEN ({table}.value::integer + 1)::text ELSE '1' END,
           expires = CASE WHEN {table}.expires > %s AND {table}.value ~ '^[0-9]{{1,9}}$'
                          THEN {table}.expires ELSE EXCLUDED.expires END
-        RETURNING value
+        RETURNING cache_key, value
     """,
     "sqlite": """
-        INSERT INTO {table} (cache_key, value, expires) VALUES (%s, '1', %s)
+        INSERT INTO {table} (cache_key, value, expires) VALUES {rows}
         ON CONFLICT (cache_key) DO UPDATE SET
           value = CASE WHEN {table}.expires > %s AND {counted}
                        THEN CAST(CAST({table}.value AS INTEGER) + 1 AS TEXT) ELSE '1' END,
           expires = CASE WHEN {table}.expires > %s AND {counted}
                          THEN {table}.expires ELSE excluded.expires END
-        RETURNING value
+        RETURNING cache_key, value
     """,
+}
+# One row of VALUES per hit: (key, end of a new window).
+_ROW = {
+    "postgresql": "(%s::varchar, %s::timestamp with time zone)",
+    "sqlite": "(%s, '1', %s)",
 }
 _SQLITE_COUNTED = (
     "({table}.value <> '' AND {table}.value NOT GLOB '*[^0-9]*' AND length({table}.value) <= 9)"
@@ -92,9 +100,10 @@ def _key(scope: str, action: str, value: str) -> str:
     return f"ratelimit:{action}:{scope}:{digest}"
 
 
-def _count_in_table(backend: DatabaseCache, key: str, period: int) -> int | None:
-    """One more hit on `key` in the cache table; the count in the window. None when the
-    database has no upsert we know (the caller then uses the cache API)."""
+def _count_in_table(backend: DatabaseCache, hits: dict[str, int]) -> dict[str, int] | None:
+    """One more hit on each key of `hits` ({key: period}) in the cache table, in one
+    statement; {key: the count in its window}. None when the database has no upsert we
+    know (the caller then uses the cache API)."""
     alias = router.db_for_write(backend.cache_model_class)
     connection = connections[alias]
     sql = _UPSERT.get(connection.vendor)
@@ -102,32 +111,34 @@ def _count_in_table(backend: DatabaseCache, key: str, period: int) -> int | None
         return None
     table = connection.ops.quote_name(backend._table)
     in_transaction = connection.in_atomic_block
+    # In key order: two requests that count the same keys lock their rows in one order.
+    keys = sorted(hits)
     sql = sql.format(
         table=table,
+        rows=", ".join([_ROW[connection.vendor]] * len(keys)),
         counted=_SQLITE_COUNTED.format(table=table),
         no_wait="" if in_transaction else _NO_WAIT,
     )
     # Whole seconds, as Django's database cache writes them.
     now = timezone.now().replace(microsecond=0)
     adapt = connection.ops.adapt_datetimefield_value
-    params = [
-        backend.make_and_validate_key(key),
-        adapt(now + timedelta(seconds=period)),
-        adapt(now),
-        adapt(now),
-    ]
+    stored = {backend.make_and_validate_key(key): key for key in keys}
+    params = []
+    for key in keys:
+        params += [backend.make_and_validate_key(key), adapt(now + timedelta(seconds=hits[key]))]
+    params += [adapt(now), adapt(now)]
     # In autocommit the statement is its own transaction; inside someone's transaction a
     # savepoint keeps a failure here from breaking theirs.
     savepoint = transaction.atomic(using=alias) if in_transaction else nullcontext()
     with savepoint, connection.cursor() as cursor:
         cursor.execute(sql, params)
-        count = int(cursor.fetchone()[0])
-        if count == 1 and random.random() < CLEANUP_SHARE:  # noqa: S311 - not security
+        counts = {stored[row[0]]: int(row[1]) for row in cursor.fetchall()}
+        if 1 in counts.values() and random.random() < CLEANUP_SHARE:  # noqa: S311
             cursor.execute(
                 f"DELETE FROM {table} WHERE expires <= %s AND cache_key LIKE %s",  # noqa: S608
                 [adapt(now), backend.make_and_validate_key("ratelimit:") + "%"],
             )
-    return count
+    return counts
 
 
 def _count_in_cache(key: str, period: int) -> int:
@@ -146,17 +157,28 @@ def hit(*, scope: str, action: str, value: str) -> bool:
     When the counter fails, let the attempt through (and log): a resident must never be
     turned away because the limiter is broken.
     """
+    return hit_all([(scope, action, value)])
+
+
+def hit_all(hits: list[tuple[str, str, str]]) -> bool:
+    """Count one attempt under several limits at once, each (scope, action, value): one
+    statement for all of them. True when it is within every limit.
+
+    Every limit counts the attempt, also when another one refuses it (as separate hits
+    would); a broken counter lets the attempt through, as in hit().
+    """
     limits = {**DEFAULT_LIMITS, **getattr(settings, "GESPREKKEN_RATE_LIMITS", {})}
-    limit, period = limits[scope]
-    key = _key(scope, action, value.strip().lower())
+    wanted = {
+        _key(scope, action, value.strip().lower()): limits[scope] for scope, action, value in hits
+    }
     try:
         backend = caches["default"]
-        count = None
+        counts = None
         if isinstance(backend, DatabaseCache):
-            count = _count_in_table(backend, key, period)
-        if count is None:
-            count = _count_in_cache(key, period)
+            counts = _count_in_table(backend, {key: period for key, (_l, period) in wanted.items()})
+        if counts is None:
+            counts = {key: _count_in_cache(key, period) for key, (_l, period) in wanted.items()}
     except Exception:
         logger.exception("rate limit counter unavailable; letting the request through")
         return True
-    return count <= limit
+    return all(counts[key] <= limit for key, (limit, _p) in wanted.items())

@@ -49,9 +49,9 @@ def _too_many_attempts() -> str:
 
 def _within_limits(request, action: str, email: str) -> bool:
     """Count this attempt per client address and per e-mail; False when over either limit."""
-    by_ip = ratelimit.hit(scope="ip", action=action, value=ratelimit.client_ip(request))
-    by_email = ratelimit.hit(scope="email", action=action, value=email)
-    return by_ip and by_email
+    return ratelimit.hit_all(
+        [("ip", action, ratelimit.client_ip(request)), ("email", action, email)]
+    )
 
 
 # --- Finding --------------------------------------------------------------------------
@@ -117,9 +117,9 @@ def postcode_search(request):
 # --- The gesprek page and signing up ---------------------------------------------------
 
 
-def _sign_up_form(gesprek: Gesprek, data=None, **kwargs) -> SignUpForm:
-    # The statements residents may answer for this gesprek: its theme's active ones.
-    return SignUpForm(data, stellingen=lists.active_stellingen(gesprek.thema_id), **kwargs)
+def _sign_up_form(thema_id: int | None, data=None, **kwargs) -> SignUpForm:
+    # The statements residents may answer for a gesprek: its theme's active ones.
+    return SignUpForm(data, stellingen=lists.active_stellingen(thema_id), **kwargs)
 
 
 def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200):
@@ -137,7 +137,9 @@ def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200
 def gesprek_detail(request, pk):
     gesprek = get_object_or_404(public_gesprekken(), pk=pk)
     # Coming from the postcode search, the postcode is filled in already.
-    form = _sign_up_form(gesprek, initial={"postcode": request.GET.get("postcode", "")[:20]})
+    form = _sign_up_form(
+        gesprek.thema_id, initial={"postcode": request.GET.get("postcode", "")[:20]}
+    )
     return _gesprek_page(request, gesprek, form)
 
 
@@ -145,10 +147,14 @@ def gesprek_detail(request, pk):
 def sign_up(request, pk):
     if request.method == "GET":
         return redirect("gesprekken:detail", pk=pk)
-    # The service locks and reads the gesprek again; the page's read (seats left, place,
-    # facilitator) is needed only to show the form again.
-    gesprek = get_object_or_404(Gesprek.objects.exclude(status=Gesprek.Status.CONCEPT), pk=pk)
-    form = _sign_up_form(gesprek, request.POST)
+    # The service locks and reads the gesprek; here only its theme is needed (the form's
+    # statements), and the page's read (seats left, place, facilitator) only to show the
+    # form again.
+    thema = Gesprek.objects.exclude(status=Gesprek.Status.CONCEPT).filter(pk=pk)
+    thema_ids = list(thema.values_list("thema_id", flat=True))
+    if not thema_ids:
+        raise Http404
+    form = _sign_up_form(thema_ids[0], request.POST)
     if not form.is_valid():
         return _gesprek_page(request, public_gesprekken().get(pk=pk), form, status=400)
     data = form.cleaned_data
@@ -157,7 +163,7 @@ def sign_up(request, pk):
         return _gesprek_page(request, public_gesprekken().get(pk=pk), form, status=429)
     try:
         aanmelding = services.sign_up(
-            gesprek=gesprek,
+            gesprek=pk,
             name=data["name"],
             email=data["email"],
             phone=data["phone"],
@@ -184,7 +190,7 @@ def sign_up(request, pk):
                 "We e-mail you a seat as soon as the mix allows it, or shortly before the start."
             ),
         )
-    return redirect("gesprekken:signed_up", pk=gesprek.pk)
+    return redirect("gesprekken:signed_up", pk=pk)
 
 
 @require_GET

@@ -242,6 +242,34 @@ def test_a_hit_is_one_statement(monkeypatch):
     assert "ON CONFLICT" in queries[0]["sql"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_attempt_counts_under_all_its_limits_in_one_statement(monkeypatch, settings):
+    monkeypatch.setattr(ratelimit, "CLEANUP_SHARE", 0)
+    settings.GESPREKKEN_RATE_LIMITS = {"ip": (3, 3600), "email": (2, 3600)}
+    attempt = [("ip", "test", "192.0.2.7"), ("email", "test", "Buur@Example.org ")]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert ratelimit.hit_all(attempt) is True
+    assert len(queries) == 1
+    assert "ON CONFLICT" in queries[0]["sql"]
+
+    # The e-mail limit (2) refuses the third attempt; the address limit still counted it.
+    assert ratelimit.hit_all(attempt) is True
+    assert ratelimit.hit_all(attempt) is False
+    assert ratelimit.hit(scope="ip", action="test", value="192.0.2.7") is False
+    assert ratelimit.hit(scope="email", action="test", value="other@example.org") is True
+    assert ratelimit.hit(scope="ip", action="test", value="192.0.2.8") is True
+
+
+def test_a_sign_up_counts_both_limits_in_one_statement(client, gesprekken, monkeypatch):
+    monkeypatch.setattr(ratelimit, "CLEANUP_SHARE", 0)
+    with CaptureQueriesContext(connection) as queries:
+        response = sign_up(client, gesprekken[0])
+    assert response.status_code == 302
+    upserts = [q["sql"] for q in queries if "buurtgesprek_cache" in q["sql"]]
+    assert len(upserts) == 1
+
+
 def test_counters_whose_window_ended_are_cleaned_up_now_and_then(db, monkeypatch):
     monkeypatch.setattr(ratelimit, "CLEANUP_SHARE", 1)
     start = timezone.now()

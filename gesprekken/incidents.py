@@ -63,11 +63,6 @@ def blocks(*, buurt_id, email: str, today: date) -> QuerySet[Blokkade]:
     )
 
 
-def is_blocked(*, buurt_id: int, email: str, today: date) -> bool:
-    """Is this address blocked, today, in the gemeente of this buurt? One query."""
-    return blocks(buurt_id=buurt_id, email=email, today=today).exists()
-
-
 # --- Who sees what -----------------------------------------------------------------------
 
 

@@ -43,11 +43,12 @@ logger = logging.getLogger(__name__)
 def grouped(number: int) -> str:
     """14.574 / 14,574: an integer with the language's thousands separator, as humanize's
     intcomma gives it, in a fraction of the time (a dashboard's map labels have 1,700)."""
-    return f"{number:,}".replace(",", _thousands_separator(get_language()))
+    language = get_language() or settings.LANGUAGE_CODE
+    return f"{number:,}".replace(",", _thousands_separator(language))
 
 
 @functools.cache
-def _thousands_separator(language: str | None) -> str:
+def _thousands_separator(language: str) -> str:
     return formats.get_format("THOUSAND_SEPARATOR", language, use_l10n=True)
 
 

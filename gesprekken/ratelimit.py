@@ -8,13 +8,12 @@ One statement per attempt, for all the limits it counts under (hit_all: per clie
 address and per e-mail address at sign-up): an upsert on the cache table (`INSERT … ON
 CONFLICT (cache_key) DO UPDATE … RETURNING`, on PostgreSQL and on SQLite ≥ 3.35) that, for
 each counter, starts the window, or counts one more in it, or starts a new one when it has
-expired. Atomic, so concurrent
-hits never lose a count. The counter rows are ordinary cache rows (key, value, expires)
-whose value is the count as decimal text rather than a pickle: only this module reads
-them; Django's cache culls and clears them like any other row. Django's own add/incr on
-the database cache took ten statements per hit, one of them a COUNT(*) of the whole
-table (make bench, docs/performance.md); they remain the fallback for another cache
-backend or database.
+expired. Atomic, so concurrent hits never lose a count. The counter rows are ordinary
+cache rows (key, value, expires) whose value is the count as decimal text rather than a
+pickle: only this module reads them; Django's cache culls and clears them like any other
+row. Django's own add/incr on the database cache took ten statements per hit, one of them
+a COUNT(*) of the whole table (make bench, docs/performance.md); they remain the fallback
+for another cache backend or database.
 """
 
 import hashlib

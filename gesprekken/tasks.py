@@ -9,6 +9,7 @@ go out once.
 
 import dataclasses
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from celery import shared_task
@@ -34,35 +35,30 @@ THANKS_WINDOW = timedelta(days=7)
 # touches the result backend, so a sign-up does not wait for Redis (the broker publish
 # alone gives up within about a second; see CELERY_TASK_PUBLISH_RETRY_POLICY).
 
+# Sending retries a database hiccup (backing off from 5 s to 5 min); SMTP errors are the
+# outbox's to handle and never reach Celery.
+SENDING = {
+    "ignore_result": True,
+    "autoretry_for": TRANSIENT_DB_ERRORS,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+
+@shared_task(**SENDING)
 def send_bericht(bericht_id: int) -> str:
     """Deliver one queued e-mail unless it was sent, failed or is being sent elsewhere."""
     return outbox.deliver(bericht_id)
 
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=TRANSIENT_DB_ERRORS,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(**SENDING)
 def send_berichten(bericht_ids: list[int]) -> dict[str, int]:
     """Deliver a batch of queued e-mails over one SMTP connection (outbox.deliver_many);
     how many had each outcome. Rows sent, failed or taken by another worker are skipped,
     so a retry after a database error sends only what is still due."""
     outcomes = outbox.deliver_many([int(pk) for pk in bericht_ids])
-    counts: dict[str, int] = {}
-    for outcome in outcomes.values():
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    return dict(Counter(outcomes.values()))
 
 
 @shared_task(ignore_result=True)

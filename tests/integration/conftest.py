@@ -7,6 +7,7 @@ and sends mail to an aiosmtpd sink on 127.0.0.1.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from django.conf import settings
 
 from buurtgesprek.celery import app as celery_app
 from buurtgesprek.tasks import ping
-from tests.integration.smtp_sink import smtp_sink
+from tests.integration.smtp_sink import Sink, serving
 
 CELERY = Path(sys.executable).with_name("celery")
 
@@ -61,8 +62,7 @@ def _web_side_may_wait_for_results():
 
 @pytest.fixture(scope="module")
 def sink():
-    with smtp_sink() as (sink, port):
-        sink.port = port
+    with serving(Sink()) as sink:
         yield sink
 
 
@@ -109,11 +109,17 @@ def worker_env(django_db_setup, sink, queue_name, tmp_path_factory):
 
 
 @contextmanager
-def running_worker(env: dict, name: str):
-    """Start a solo worker on the test queue; yield once it answers a ping; stop it."""
+def running_worker(env: dict, name: str, *, prefork: bool = False):
+    """Start a worker on the test queue; yield its process once it answers a ping; stop it.
+
+    Solo by default; `prefork`: one pool process under a parent, as in production. The
+    worker runs in a process group of its own, so a test can kill it with its pool child
+    (os.killpg) and stopping it never leaves a child behind.
+    """
     log_path = Path(env["LOG_DIR"]) / f"{name}.log"
     # A private queue as well, so the start-up ping reaches this worker and no other.
     own_queue = f"{env['CELERY_TASK_DEFAULT_QUEUE']}-{name}"
+    pool = ["--pool=prefork", "-c", "1"] if prefork else ["--pool=solo"]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [
@@ -121,7 +127,7 @@ def running_worker(env: dict, name: str):
                 "-A",
                 "buurtgesprek",
                 "worker",
-                "--pool=solo",
+                *pool,
                 "-Q",
                 f"{env['CELERY_TASK_DEFAULT_QUEUE']},{own_queue}",
                 "-n",
@@ -134,6 +140,7 @@ def running_worker(env: dict, name: str):
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             answer = ping.apply_async(args=[name], queue=own_queue)
@@ -144,13 +151,14 @@ def running_worker(env: dict, name: str):
                 pytest.fail(f"worker {name} did not start:\n{log_path.read_text()[-4000:]}")
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    if process.returncode not in (0, -15):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+    if process.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL):
         print(log_path.read_text()[-4000:])
 
 

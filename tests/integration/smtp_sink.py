@@ -39,15 +39,22 @@ class Sink:
 
 
 @contextmanager
-def smtp_sink():
-    """Yield (sink, port) while an SMTP server listens on 127.0.0.1:port."""
-    sink = Sink()
+def serving(sink: Sink):
+    """Yield `sink` while an SMTP server with it listens on 127.0.0.1:`sink.port`."""
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
+    sink.port = controller.port
     try:
-        yield sink, controller.port
+        yield sink
     finally:
         controller.stop()
+
+
+@contextmanager
+def smtp_sink():
+    """Yield (sink, port) while an SMTP server listens on 127.0.0.1:port."""
+    with serving(Sink()) as sink:
+        yield sink, sink.port
 
 
 @contextmanager

@@ -14,25 +14,18 @@
 import asyncio
 import os
 import signal
-import subprocess
 import time
-import uuid
 from collections import Counter
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from celery.result import allow_join_result
-from django.conf import settings
 from django.utils import timezone
 
-from buurtgesprek.tasks import ping
 from gesprekken import outbox
 from gesprekken.models import Bericht
 from gesprekken.tasks import send_bericht
 from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory
-from tests.integration.conftest import CELERY, running_worker, wait_for
-from tests.integration.smtp_sink import Sink, free_port, silent_server
+from tests.integration.conftest import running_worker, wait_for
+from tests.integration.smtp_sink import Sink, serving, silent_server
 
 pytestmark = [
     pytest.mark.redis,
@@ -69,68 +62,13 @@ class SlowSink(Sink):
 @pytest.fixture(scope="module")
 def sink():
     """Replaces the conftest's sink for this module: the workers here mail a slow one."""
-    from aiosmtpd.controller import Controller
-
-    slow = SlowSink()
-    controller = Controller(slow, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    slow.port = controller.port
-    try:
+    with serving(SlowSink()) as slow:
         yield slow
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
 def fault_env(worker_env, clean_sink):
     return {**worker_env, "GESPREKKEN_MAIL_STALE_SECONDS": str(STALE_SECONDS)}
-
-
-@contextmanager
-def prefork_worker(env: dict, name: str):
-    """A prefork worker with one pool process, in a process group of its own."""
-    log_path = Path(env["LOG_DIR"]) / f"{name}.log"
-    own_queue = f"{env['CELERY_TASK_DEFAULT_QUEUE']}-{name}"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                str(CELERY),
-                "-A",
-                "buurtgesprek",
-                "worker",
-                "--pool=prefork",
-                "-c",
-                "1",
-                "-Q",
-                f"{env['CELERY_TASK_DEFAULT_QUEUE']},{own_queue}",
-                "-n",
-                f"{name}-{uuid.uuid4().hex[:6]}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            try:
-                with allow_join_result():
-                    answer = ping.apply_async(args=[name], queue=own_queue)
-                    assert answer.get(timeout=60) == f"pong:{name}"
-            except Exception:
-                pytest.fail(f"worker {name} did not start:\n{log_path.read_text()[-4000:]}")
-            yield process
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
 
 
 def unqueued_berichten(count: int) -> list[Bericht]:
@@ -162,7 +100,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_at_most_one(
     berichten = unqueued_berichten(BATCH)
     pks = [b.pk for b in berichten]
 
-    with prefork_worker(fault_env, "doomed") as doomed:
+    with running_worker(fault_env, "doomed", prefork=True) as doomed:
         for pk in pks:
             send_bericht.delay(pk)
         wait_for(

@@ -18,12 +18,11 @@ from gesprekken import outbox
 from gesprekken.models import Bericht
 from gesprekken.tasks import send_berichten
 from tests.integration.conftest import running_worker, wait_for
-from tests.integration.smtp_sink import free_port
+from tests.integration.smtp_sink import serving
 from tests.integration.test_faults import (
     STALE_SECONDS,
     SlowSink,
     all_sent,
-    prefork_worker,
     unqueued_berichten,
 )
 
@@ -39,16 +38,8 @@ B = Bericht.Status
 @pytest.fixture(scope="module")
 def sink():
     """A sink that takes 0.2 s over every message, so a batch is still going at the kill."""
-    from aiosmtpd.controller import Controller
-
-    slow = SlowSink()
-    controller = Controller(slow, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    slow.port = controller.port
-    try:
+    with serving(SlowSink()) as slow:
         yield slow
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -84,7 +75,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_at_most_one(
     settings.GESPREKKEN_MAIL_STALE_SECONDS = STALE_SECONDS
     pks = [b.pk for b in unqueued_berichten(30)]
 
-    with prefork_worker(batch_env, "doomed-batch") as doomed:
+    with running_worker(batch_env, "doomed-batch", prefork=True) as doomed:
         send_berichten.delay(pks)
         wait_for(
             lambda: len(clean_sink.received) >= 10 and clean_sink.answering,

@@ -128,15 +128,6 @@ def planned_q(now: datetime, prefix: str = "") -> Q:
     return Q(**{f"{prefix}status": GStatus.GEPLAND, f"{prefix}starts_at__gt": now})
 
 
-def participant_q(now: datetime) -> Q:
-    """Q on Aanmelding: present at a held gesprek. (Being AANWEZIG at an ended GEPLAND
-    gesprek makes it held, so no Exists is needed here.)"""
-    return Q(status=Aanmelding.Status.AANWEZIG) & (
-        Q(gesprek__status=GStatus.GEHOUDEN)
-        | Q(gesprek__status=GStatus.GEPLAND, gesprek__ends_at__lt=now)
-    )
-
-
 # --- Activity per area ------------------------------------------------------------------
 
 

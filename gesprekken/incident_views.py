@@ -140,10 +140,8 @@ def incident_list(request):
 def _active_block(incident: Incident, today) -> Blokkade | None:
     if not incidents.address_is_kept(incident.aanmelding):
         return None
-    return Blokkade.objects.filter(
-        gemeente=incident.gesprek.buurt.gemeente,
-        email_digest=incidents.email_digest(incident.aanmelding.email),
-        expires_on__gte=today,
+    return incidents.blocks(
+        buurt_id=incident.gesprek.buurt_id, email=incident.aanmelding.email, today=today
     ).first()
 
 

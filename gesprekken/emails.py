@@ -11,20 +11,22 @@ For "gewijzigd", `Bericht.context["previous"]` may hold the values before the ch
 
 import io
 import re
+import secrets
 from datetime import datetime, timedelta
 from email.mime.image import MIMEImage
 
 import segno
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.html import conditional_escape
 
 from . import effect, ics, lists
+from .mime import Mail
 from .models import Aanmelding, Bericht, Gesprek, Verslag
 from .queries import waiting_list_position
 
@@ -54,6 +56,20 @@ CALENDAR_KINDS = {"bevestigd", "gewijzigd", "afgelast"}
 AGREEMENT_KINDS = {"herinnering"}
 # Kinds that may show the video link of an online gesprek (to confirmed seats only).
 VIDEO_KINDS = {"bevestigd", "herinnering", "gewijzigd"}
+# The links in a resident's mail that carry their registration's token.
+PERSONAL_LINKS = {
+    "manage_url": "gesprekken:manage",
+    "confirm_url": "gesprekken:confirm",
+    "claim_url": "gesprekken:claim",
+    "ics_url": "gesprekken:ics",
+}
+# Kinds the beat sends to every seat of a gesprek at once. In one batch of the outbox
+# (Batch) such a mail is rendered once per gesprek, language and state of the seat, with
+# markers where each person's own text goes (MERGE_FIELDS), then filled in per person.
+# A kind joins only with its cases in tests/gesprekken/test_emails_batch.py, which hold
+# the filled-in mail to what render() gives; it must carry no calendar file nor QR image.
+MERGED_KINDS = {"herinnering"}
+MERGE_FIELDS = ("name", *PERSONAL_LINKS)
 
 
 def absolute_url(name: str, *args) -> str:
@@ -99,6 +115,10 @@ def _gesprek_of(bericht: Bericht) -> Gesprek | None:
     return None
 
 
+def _personal_link(field: str, aanmelding: Aanmelding) -> str:
+    return absolute_url(PERSONAL_LINKS[field], aanmelding.pk, aanmelding.token)
+
+
 def context_for(bericht: Bericht) -> dict:
     """Everything the templates of `bericht.kind` may use (call inside the language)."""
     aanmelding = bericht.aanmelding
@@ -134,12 +154,8 @@ def context_for(bericht: Bericht) -> dict:
             ),
         )
     if aanmelding:
-        token_args = (aanmelding.pk, aanmelding.token)
         context.update(
-            manage_url=absolute_url("gesprekken:manage", *token_args),
-            confirm_url=absolute_url("gesprekken:confirm", *token_args),
-            claim_url=absolute_url("gesprekken:claim", *token_args),
-            ics_url=absolute_url("gesprekken:ics", *token_args),
+            {field: _personal_link(field, aanmelding) for field in PERSONAL_LINKS},
             on_waiting_list=aanmelding.status == Aanmelding.Status.WACHTLIJST,
             waitlist_position=waiting_list_position(aanmelding),
             hold_until=format_moment(aanmelding.hold_expires_at)
@@ -307,7 +323,7 @@ def _headers(bericht: Bericht) -> dict:
     }
 
 
-def render_stored(bericht: Bericht) -> EmailMultiAlternatives:
+def render_stored(bericht: Bericht) -> Mail:
     """A mail rendered before it was queued (allauth's): from `Bericht.context`.
 
     The subject is collapsed to one line here too, whatever was stored.
@@ -318,7 +334,7 @@ def render_stored(bericht: Bericht) -> EmailMultiAlternatives:
     html = str(stored.get("html") or "")
     if not subject or not (body or html):
         raise ValueError(f"bericht {bericht.pk} has no stored subject and body")
-    message = EmailMultiAlternatives(
+    message = Mail(
         subject=subject,
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -330,13 +346,36 @@ def render_stored(bericht: Bericht) -> EmailMultiAlternatives:
     return message
 
 
-def render(bericht: Bericht) -> EmailMultiAlternatives:
+def _templates(kind: str, context: dict) -> tuple[str, str, str]:
+    """The subject, text and html templates of `kind`, rendered as they are."""
+    folder = f"emails/{kind}"
+    return (
+        render_to_string(f"{folder}/subject.txt", context),
+        render_to_string(f"{folder}/body.txt", context),
+        render_to_string(f"{folder}/body.html", context),
+    )
+
+
+def _compose(bericht: Bericht, subject: str, text: str, html: str) -> Mail:
+    # Templates leave blank lines where blocks were skipped; keep at most one.
+    text = re.sub(r"\n[ \t]*(\n[ \t]*)+\n", "\n\n", text).strip() + "\n"
+    message = Mail(
+        subject=one_line(subject),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[bericht.to],
+        headers=_headers(bericht),
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def render(bericht: Bericht) -> Mail:
     """The e-mail for `bericht`: subject, plain text, HTML and, where it fits, the .ics."""
     if bericht.kind == ALLAUTH_KIND:
         return render_stored(bericht)
     if bericht.kind not in KINDS and bericht.kind not in STAFF_KINDS:
         raise ValueError(f"unknown e-mail kind {bericht.kind!r}")
-    folder = f"emails/{bericht.kind}"
     with translation.override(_language(bericht)), timezone.override(ics.AMSTERDAM):
         context = context_for(bericht)
         if bericht.kind in STAFF_KINDS:
@@ -346,21 +385,86 @@ def render(bericht: Bericht) -> EmailMultiAlternatives:
         checkin_qr = _checkin_qr_part(bericht, context["gesprek"])
         if checkin_qr is not None:
             context["checkin_qr_src"] = "cid:" + checkin_qr["Content-ID"].strip("<>")
-        subject = one_line(render_to_string(f"{folder}/subject.txt", context))
-        text = render_to_string(f"{folder}/body.txt", context)
-        html = render_to_string(f"{folder}/body.html", context)
-    # Templates leave blank lines where blocks were skipped; keep at most one.
-    text = re.sub(r"\n[ \t]*(\n[ \t]*)+\n", "\n\n", text).strip() + "\n"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[bericht.to],
-        headers=_headers(bericht),
-    )
-    message.attach_alternative(html, "text/html")
+        message = _compose(bericht, *_templates(bericht.kind, context))
     if calendar is not None:
         message.attach(calendar)
     if checkin_qr is not None:
         message.attach(checkin_qr)
     return message
+
+
+# A marker stands in for a person's value while a merged mail is rendered. Where the
+# template escapes it (HTML), its "&" comes out as "&amp;": so the fill knows to escape
+# the value there too. The nonce keeps text typed into a gesprek from passing for one.
+_NONCE = secrets.token_hex(8)
+_MARKER = re.compile(f"\ue000{_NONCE}:(\\w+)(&|&amp;)\ue001")
+
+
+def _marker(field: str) -> str:
+    return f"\ue000{_NONCE}:{field}&\ue001"
+
+
+class _Merged:
+    """A mail's subject, text and html rendered with markers, split at them: the text
+    between them, and per marker the field and whether it was escaped."""
+
+    def __init__(self, bericht: Bericht):
+        with translation.override(_language(bericht)), timezone.override(ics.AMSTERDAM):
+            context = context_for(bericht)
+            # Only the markers say who it is for: no template reaches the person, nor
+            # their deadlines or place in line (the seat's state is part of the key).
+            context.update(
+                aanmelding=None,
+                bericht=None,
+                hold_until="",
+                offer_until="",
+                waitlist_position=None,
+                has_calendar=False,
+            )
+            context.update({field: _marker(field) for field in MERGE_FIELDS})
+            self.parts = [_MARKER.split(rendered) for rendered in _templates(bericht.kind, context)]
+        self.fields = {field for part in self.parts for field in part[1::3]}
+
+    def fill(self, bericht: Bericht) -> Mail:
+        aanmelding = bericht.aanmelding
+        values = {
+            field: aanmelding.name if field == "name" else _personal_link(field, aanmelding)
+            for field in self.fields
+        }
+        escaped = {field: conditional_escape(value) for field, value in values.items()}
+        filled = []
+        for pieces in self.parts:
+            out = [pieces[0]]
+            for index in range(1, len(pieces), 3):
+                field, amp, text = pieces[index : index + 3]
+                out += (escaped[field] if amp == "&amp;" else values[field], text)
+            filled.append("".join(out))
+        return _compose(bericht, *filled)
+
+
+class Batch:
+    """Renders the mails of one outbox batch (outbox.deliver_many), each as render() does.
+
+    A mail of MERGED_KINDS is rendered once per gesprek, language and state of the seat,
+    then filled in with each person's name and links: the templates run once for a table
+    of ten instead of ten times. Anything else, or a seat without a name, goes through
+    render(). tests/gesprekken/test_emails_batch.py holds the two to the same text.
+    """
+
+    def __init__(self):
+        self._merged: dict[tuple, _Merged] = {}
+
+    def render(self, bericht: Bericht) -> Mail:
+        aanmelding = bericht.aanmelding
+        gesprek = _gesprek_of(bericht)
+        if (
+            bericht.kind not in MERGED_KINDS
+            or aanmelding is None
+            or gesprek is None
+            or not aanmelding.name
+        ):
+            return render(bericht)
+        key = (bericht.kind, _language(bericht), gesprek.pk, aanmelding.status)
+        if key not in self._merged:
+            self._merged[key] = _Merged(bericht)
+        return self._merged[key].fill(bericht)

@@ -32,6 +32,7 @@ from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from . import emails
 from .models import Bericht
 
 logger = logging.getLogger(__name__)
@@ -316,8 +317,6 @@ def _mark_sent(bericht: Bericht) -> None:
 
     allauth's stored mail holds a reset or confirmation link: keep no copy once sent.
     """
-    from . import emails
-
     alias = router.db_for_write(Bericht)
     connection = connections[alias]
     kept = {"subject": (bericht.context or {}).get("subject", "")}
@@ -430,6 +429,7 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
     budget = min(BATCH_SECONDS, settings.GESPREKKEN_MAIL_STALE_SECONDS / 2)
     started = time.monotonic()
     smtp = _Smtp()
+    mails = emails.Batch()
     try:
         for index, bericht in enumerate(berichten):
             if index and time.monotonic() - started > budget:
@@ -438,7 +438,7 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
                 outcomes.update(dict.fromkeys((b.pk for b in rest), "later"))
                 enqueue_batches([b.pk for b in rest])
                 break
-            outcome, trouble = _deliver_claimed(bericht, now, smtp)
+            outcome, trouble = _deliver_claimed(bericht, now, smtp, mails)
             outcomes[bericht.pk] = outcome
             if trouble is not None:
                 rest = berichten[index + 1 :]
@@ -451,11 +451,11 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
     return outcomes
 
 
-def _deliver_claimed(bericht: Bericht, now: datetime, smtp: _Smtp) -> tuple[str, str | None]:
-    """Render and send one claimed row; (outcome, the connection trouble that should stop
-    the batch or None)."""
-    from . import emails
-
+def _deliver_claimed(
+    bericht: Bericht, now: datetime, smtp: _Smtp, mails: emails.Batch
+) -> tuple[str, str | None]:
+    """Render (through the batch's `mails`) and send one claimed row; (outcome, the
+    connection trouble that should stop the batch or None)."""
     pk = bericht.pk
     if bericht.attempts > settings.GESPREKKEN_MAIL_MAX_ATTEMPTS:
         # Claimed again and again without an outcome: the workers keep dying on it.
@@ -469,7 +469,7 @@ def _deliver_claimed(bericht: Bericht, now: datetime, smtp: _Smtp) -> tuple[str,
         )
         return "obsolete", None
     try:
-        message = emails.render(bericht)
+        message = mails.render(bericht)
     except Exception as error:
         # A missing template or object: the same row would fail the same way next time.
         logger.exception("bericht %s (%s) could not be rendered", pk, bericht.kind)

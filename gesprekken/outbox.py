@@ -421,7 +421,11 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
         return outcomes
     berichten = list(
         Bericht.objects.select_related(
-            "aanmelding__gesprek__buurt", "interesse__buurt", "gesprek__buurt"
+            "aanmelding__gesprek__buurt",
+            "aanmelding__gesprek__thema",
+            "interesse__buurt",
+            "gesprek__buurt",
+            "gesprek__thema",
         )
         .filter(pk__in=claimed)
         .order_by("pk")

@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from gesprekken import outbox, tasks
 from gesprekken.models import Aanmelding, Bericht, Gesprek
-from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory
+from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory, ThemaFactory
 from tests.integration.smtp_sink import silent_server, smtp_sink
 
 pytestmark = pytest.mark.django_db
@@ -604,6 +604,36 @@ def test_a_batch_is_sent_over_one_connection_and_each_mail_marked_sent(counting)
     # Again: nothing is due, nothing is sent, no connection is opened.
     assert outbox.deliver_many(pks) == dict.fromkeys(pks, "skipped")
     assert counting.opened == 1
+
+
+def test_a_batch_of_reminders_reads_the_database_once_and_marks_each_mail(
+    counting, django_assert_num_queries
+):
+    """Claim, load (with each gesprek's buurt and theme), the agreements (kept a minute),
+    then one mark per mail: no query per gesprek or per person."""
+    gesprekken = [GesprekFactory(thema=ThemaFactory()) for _ in range(3)]
+    berichten = outbox.queue_many(
+        [
+            Bericht(
+                key=f"herinnering:{a.pk}",
+                kind="herinnering",
+                to=a.email,
+                language=language,
+                aanmelding=a,
+                gesprek=gesprek,
+            )
+            for gesprek in gesprekken
+            for language in ("nl", "en")
+            for a in [AanmeldingFactory(gesprek=gesprek, language=language)]
+        ]
+    )
+
+    with django_assert_num_queries(3 + len(berichten)):
+        outcomes = outbox.deliver_many([b.pk for b in berichten])
+
+    assert set(outcomes.values()) == {"sent"}
+    for gesprek in gesprekken:
+        assert sum(gesprek.thema.name in m.body for m in mail.outbox) == 2
 
 
 def test_a_batch_takes_only_what_is_due_and_not_claimed_by_another_worker(counting, frozen):

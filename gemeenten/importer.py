@@ -120,6 +120,17 @@ class Diff:
     fields: set = field(default_factory=set)
 
 
+def analyze_written_tables() -> None:
+    """Fresh planner statistics for the geography (PostgreSQL): the dashboards' plans
+    depend on how many buurten there are, and autovacuum may notice a bulk load late, or
+    never where it is switched off."""
+    if connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in (*KIND_NAMES, Postcodegebied)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
+
+
 def diff(model, existing: dict, wanted: dict) -> Diff:
     result = Diff()
     for code, values in wanted.items():
@@ -215,6 +226,7 @@ class GebiedenImport:
                 files=[{"name": s.name, "rows": s.rows} for s in files.values()],
                 summary={kind: counts for kind, counts in summary.items() if counts},
             )
+        analyze_written_tables()
         self.say(f"Recorded import {record.pk} in {time.monotonic() - started:.1f} s.")
         return record.summary
 

@@ -419,3 +419,19 @@ def test_the_whole_country_imports_once_and_then_reports_no_changes():
 
     assert "No changes." in run(settings.GEBIEDEN_DIR)
     assert Import.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_the_planner_knows_the_new_row_counts_right_after_an_import(tmp_path):
+    def planned_rows(model) -> float:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table]
+            )
+            return cursor.fetchone()[0]
+
+    run(write_files(tmp_path))
+
+    assert planned_rows(Buurt) == Buurt.objects.count() == 3
+    assert planned_rows(Gemeente) == Gemeente.objects.count() == 3
+    assert planned_rows(Postcodegebied) == Postcodegebied.objects.count() == 2

@@ -420,12 +420,10 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
     if not claimed:
         return outcomes
     berichten = list(
+        # A registration's mail names its gesprek itself (services and the beat tasks
+        # queue it so): the gesprek is joined once, not through the registration too.
         Bericht.objects.select_related(
-            "aanmelding__gesprek__buurt",
-            "aanmelding__gesprek__thema",
-            "interesse__buurt",
-            "gesprek__buurt",
-            "gesprek__thema",
+            "aanmelding", "interesse__buurt", "gesprek__buurt", "gesprek__thema"
         )
         .filter(pk__in=claimed)
         .order_by("pk")

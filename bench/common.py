@@ -332,7 +332,7 @@ def _children(pid: int) -> list[int]:
     return children
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
     """CPU time (user + system) used so far by `pid` and its direct children (e.g. a
     gunicorn master and its workers; a Celery worker and its pool). Linux only.
 
@@ -341,7 +341,7 @@ def cpu_seconds(pid: int) -> float:
     """
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for one in [pid, *_children(pid)]:
+    for one in [pid, *(_children(pid) if children else ())]:
         try:
             fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

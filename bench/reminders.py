@@ -11,7 +11,9 @@
    and with one connection per message (`raw_smtp_per_message`, the baseline of earlier
    runs, when the worker sent one mail per task and connection).
 4. A real worker (`celery worker -c BENCH_WORKER_CONCURRENCY`, prefork, 2 by default) sends
-   every reminder to the same sink; mails/s from the first to the last arrival.
+   every reminder to the same sink; mails/s from the first to the last arrival, and the
+   CPU time per mail in that span of the worker with its pool, of the database's
+   backends and of this process (the sink): where the machine's two cores went.
 5. Each reminder must have arrived exactly once (by its X-Buurtgesprek-Bericht header).
 """
 
@@ -100,7 +102,62 @@ def rate(arrivals: list) -> tuple[float | None, float]:
     return (round((len(arrivals) - 1) / span, 1) if span else None), span
 
 
-def wait_for_arrivals(sink, expected: int, process: subprocess.Popen | None = None) -> bool:
+def backend_pids() -> list[int]:
+    """The PostgreSQL backends connected to the bench database (the worker's among them)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class CpuSplit:
+    """CPU seconds over a span: the worker with its pool, the database's backends (sampled
+    as they come and go: a backend that appears later counts from zero, one that leaves
+    keeps what it had used at the last sample), and this process, which is the sink (the
+    thread that waits for arrivals mostly sleeps)."""
+
+    def __init__(self, worker_pid: int):
+        self.worker_pid = worker_pid
+        self.started = {
+            "worker": common.cpu_seconds(worker_pid),
+            "sink": time.process_time(),
+            "at": time.monotonic(),
+        }
+        self.backends_start = self._backends()
+        self.backends = dict(self.backends_start)
+
+    @staticmethod
+    def _backends() -> dict[int, float]:
+        return {pid: common.cpu_seconds(pid, children=False) for pid in backend_pids()}
+
+    def sample(self) -> None:
+        for pid, seconds in self._backends().items():
+            self.backends[pid] = max(self.backends.get(pid, 0.0), seconds)
+
+    def per_mail(self, mails: int) -> dict:
+        self.sample()
+        used = {
+            "worker": common.cpu_seconds(self.worker_pid) - self.started["worker"],
+            "postgres": sum(
+                seconds - self.backends_start.get(pid, 0.0)
+                for pid, seconds in self.backends.items()
+            ),
+            "sink": time.process_time() - self.started["sink"],
+        }
+        seconds = time.monotonic() - self.started["at"]
+        return {
+            **{f"{name}_ms_per_mail": round(cpu / mails * 1000, 3) for name, cpu in used.items()},
+            "cores_busy": round(sum(used.values()) / seconds, 2) if seconds else None,
+        }
+
+
+def wait_for_arrivals(
+    sink, expected: int, process: subprocess.Popen | None = None, on_poll=None
+) -> bool:
     started = time.monotonic()
     seen, last_change = 0, started
     while len(sink.arrivals) < expected:
@@ -111,6 +168,8 @@ def wait_for_arrivals(sink, expected: int, process: subprocess.Popen | None = No
             return False
         if process is not None and process.poll() is not None:
             return False
+        if on_poll is not None:
+            on_poll()
         time.sleep(0.2)
     return True
 
@@ -247,7 +306,11 @@ def main() -> None:
                 common.running(worker_command(queue), log_name="worker.log", env=env) as worker,
                 common.profiled(worker.pid, "worker") as profile,
             ):
-                complete = wait_for_arrivals(sink, COUNT, worker)
+                # CPU is counted from the first arrival (the worker has started) to the last.
+                wait_for_arrivals(sink, 1, worker)
+                split, first_count = CpuSplit(worker.pid), len(sink.arrivals)
+                complete = wait_for_arrivals(sink, COUNT, worker, on_poll=split.sample)
+                cpu = split.per_mail(len(sink.arrivals) - first_count)
                 wall = time.monotonic() - started
                 # A moment for late duplicates to show up before the worker stops.
                 time.sleep(2)
@@ -263,6 +326,7 @@ def main() -> None:
             mails_per_s=per_second,
             complete=complete,
         )
+        common.emit(PART, "cpu", **cpu)
         common.emit(
             PART,
             "ratio",
@@ -296,6 +360,13 @@ def summarise(figures: list[dict]) -> list[str]:
             f"{single.get('mails_per_s')}/s with one ({r['message_bytes']:,} bytes a message); "
             f"worker/raw {ratio.get('worker_vs_raw')} (target ≥ 0.5: {mark}), "
             f"worker/raw one a connection {ratio.get('worker_vs_raw_per_message')}"
+        )
+    if "cpu" in by:
+        c = by["cpu"]
+        lines.append(
+            f"CPU per reminder: worker {c['worker_ms_per_mail']} ms, PostgreSQL "
+            f"{c['postgres_ms_per_mail']} ms, SMTP sink {c['sink_ms_per_mail']} ms "
+            f"({c['cores_busy']} cores busy)"
         )
     if "exactly_once" in by:
         e = by["exactly_once"]

@@ -4,7 +4,7 @@ import factory
 from django.db.models import F
 from django.utils import timezone
 
-from gesprekken.models import Aanmelding, Gesprek, Interesse, Thema
+from gesprekken.models import Aanmelding, Bericht, Gesprek, Interesse, Thema
 from tests.gemeenten.factories import BuurtFactory
 
 
@@ -72,3 +72,18 @@ class InteresseFactory(factory.django.DjangoModelFactory):
 
     class Params:
         confirmed = factory.Trait(confirmed_at=factory.LazyFunction(timezone.now))
+
+
+def reminder_for(aanmelding: Aanmelding, *, save: bool = True) -> Bericht:
+    """The reminder the beat queues for `aanmelding`, saved unless `save` is False."""
+    bericht = Bericht(
+        key=f"herinnering:{aanmelding.pk}",
+        kind="herinnering",
+        to=aanmelding.email,
+        language=aanmelding.language,
+        aanmelding=aanmelding,
+        gesprek=aanmelding.gesprek,
+    )
+    if save:
+        bericht.save()
+    return bericht

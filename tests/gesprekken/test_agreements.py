@@ -14,7 +14,7 @@ from django.utils.translation import override
 
 from gesprekken import emails, flyer
 from gesprekken.models import Aanmelding, Bericht, Gesprek, Gespreksafspraak
-from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory
+from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory, reminder_for
 from tests.gesprekken.pages import Elements, cache_table, empty_cache, sign_up_data  # noqa: F401
 from tests.gesprekken.staff.test_flyer import lines_with_height, read
 
@@ -134,16 +134,7 @@ def test_an_empty_list_leaves_no_empty_heading(client, utrecht):
 
 
 def reminder(gesprek, language):
-    aanmelding = AanmeldingFactory(gesprek=gesprek, language=language)
-    bericht = Bericht.objects.create(
-        key=f"herinnering:{aanmelding.pk}",
-        kind="herinnering",
-        to=aanmelding.email,
-        language=language,
-        aanmelding=aanmelding,
-        gesprek=gesprek,
-    )
-    return emails.render(bericht)
+    return emails.render(reminder_for(AanmeldingFactory(gesprek=gesprek, language=language)))
 
 
 @pytest.mark.parametrize(("language", "index"), [("nl", 0), ("en", 1)])

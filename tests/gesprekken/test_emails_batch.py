@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from gesprekken import emails
 from gesprekken.models import Aanmelding, Bericht, Gesprek
-from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory, ThemaFactory
+from tests.gesprekken.factories import (
+    AanmeldingFactory,
+    GesprekFactory,
+    ThemaFactory,
+    reminder_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,17 +42,6 @@ def fields(message) -> tuple:
         message.from_email,
         message.extra_headers,
         message.attachments,
-    )
-
-
-def reminder(aanmelding: Aanmelding) -> Bericht:
-    return Bericht.objects.create(
-        key=f"herinnering:{aanmelding.pk}",
-        kind="herinnering",
-        to=aanmelding.email,
-        language=aanmelding.language,
-        aanmelding=aanmelding,
-        gesprek=aanmelding.gesprek,
     )
 
 
@@ -94,7 +88,7 @@ def record_templates():
 
 def test_a_merged_reminder_is_what_render_gives_each_person(gesprekken):
     berichten = [
-        reminder(AanmeldingFactory(gesprek=gesprek, name=name, language=language))
+        reminder_for(AanmeldingFactory(gesprek=gesprek, name=name, language=language))
         for gesprek in gesprekken
         for name in NAMES
         for language in ("nl", "en", "xx")
@@ -111,7 +105,7 @@ def test_a_merged_reminder_is_what_render_gives_each_person(gesprekken):
 def test_the_templates_run_once_per_gesprek_and_language(gesprekken, record_templates):
     tafel, online = gesprekken
     berichten = [
-        reminder(AanmeldingFactory(gesprek=gesprek, language=language))
+        reminder_for(AanmeldingFactory(gesprek=gesprek, language=language))
         for gesprek in (tafel, online)
         for language in ("nl", "nl", "nl", "en", "en")
     ]
@@ -137,7 +131,7 @@ def test_other_states_of_the_seat_are_rendered_apart(gesprekken, record_template
         status=S.AANGEBODEN,
         offer_expires_at=timezone.now() + timedelta(hours=3),
     )
-    berichten = [reminder(AanmeldingFactory(gesprek=online)), reminder(offered)]
+    berichten = [reminder_for(AanmeldingFactory(gesprek=online)), reminder_for(offered)]
 
     batch = emails.Batch()
     confirmed, offer = (batch.render(bericht) for bericht in loaded(berichten))
@@ -152,7 +146,7 @@ def test_other_states_of_the_seat_are_rendered_apart(gesprekken, record_template
 @pytest.mark.parametrize("name", ["", "   "])
 def test_a_seat_without_a_name_is_greeted_as_render_greets_it(gesprekken, name):
     tafel, _online = gesprekken
-    bericht = reminder(AanmeldingFactory(gesprek=tafel, name=name, language="nl"))
+    bericht = reminder_for(AanmeldingFactory(gesprek=tafel, name=name, language="nl"))
 
     (loaded_bericht,) = loaded([bericht])
     merged = emails.Batch().render(loaded_bericht)

@@ -15,7 +15,12 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from gesprekken import outbox, tasks
 from gesprekken.models import Aanmelding, Bericht, Gesprek
-from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory, ThemaFactory
+from tests.gesprekken.factories import (
+    AanmeldingFactory,
+    GesprekFactory,
+    ThemaFactory,
+    reminder_for,
+)
 from tests.integration.smtp_sink import silent_server, smtp_sink
 
 pytestmark = pytest.mark.django_db
@@ -614,17 +619,9 @@ def test_a_batch_of_reminders_reads_the_database_once_and_marks_each_mail(
     gesprekken = [GesprekFactory(thema=ThemaFactory()) for _ in range(3)]
     berichten = outbox.queue_many(
         [
-            Bericht(
-                key=f"herinnering:{a.pk}",
-                kind="herinnering",
-                to=a.email,
-                language=language,
-                aanmelding=a,
-                gesprek=gesprek,
-            )
+            reminder_for(AanmeldingFactory(gesprek=gesprek, language=language), save=False)
             for gesprek in gesprekken
             for language in ("nl", "en")
-            for a in [AanmeldingFactory(gesprek=gesprek, language=language)]
         ]
     )
 

@@ -139,6 +139,8 @@ class CpuSplit:
             self.backends[pid] = max(self.backends.get(pid, 0.0), seconds)
 
     def per_mail(self, mails: int) -> dict:
+        if mails <= 0:  # nothing arrived after the first: no figure
+            return {}
         self.sample()
         used = {
             "worker": common.cpu_seconds(self.worker_pid) - self.started["worker"],
@@ -361,7 +363,7 @@ def summarise(figures: list[dict]) -> list[str]:
             f"worker/raw {ratio.get('worker_vs_raw')} (target ≥ 0.5: {mark}), "
             f"worker/raw one a connection {ratio.get('worker_vs_raw_per_message')}"
         )
-    if "cpu" in by:
+    if "worker_ms_per_mail" in by.get("cpu", {}):
         c = by["cpu"]
         lines.append(
             f"CPU per reminder: worker {c['worker_ms_per_mail']} ms, PostgreSQL "

@@ -49,7 +49,7 @@ def loaded(berichten: list[Bericht]) -> list[Bericht]:
     """As the outbox loads a batch: fresh rows with their registration and gesprek."""
     return list(
         Bericht.objects.select_related(
-            "aanmelding__gesprek__buurt", "interesse__buurt", "gesprek__buurt"
+            "aanmelding", "interesse__buurt", "gesprek__buurt", "gesprek__thema"
         )
         .filter(pk__in=[b.pk for b in berichten])
         .order_by("pk")

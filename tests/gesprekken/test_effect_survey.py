@@ -16,6 +16,7 @@ from django.urls import reverse
 from gesprekken import effect, emails
 from gesprekken.models import Aanmelding, Bericht, Effectmeting, Gesprek
 from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory, ThemaFactory
+from tests.gesprekken.pages import Elements
 
 pytestmark = pytest.mark.django_db
 
@@ -351,6 +352,18 @@ def test_invalid_before_answers_give_400_and_store_nothing(client, aanmelding, d
     assert message in page
     assert "<script>alert(1)</script>" not in page
     assert not Effectmeting.objects.exists()
+
+
+def test_each_error_stands_with_its_question(client, aanmelding):
+    response = client.post(before_url(aanmelding), {"thermometer": "fifty"})
+    elements = Elements(response.content.decode())
+
+    (thermometer,) = elements.find("input", name="thermometer")
+    assert thermometer["aria-describedby"] == "id_thermometer_helptext id_thermometer_error"
+    assert elements.find("div", id="id_thermometer_error")
+    (trust,) = elements.find("fieldset", id="id_trust")
+    assert trust["aria-describedby"] == "id_trust_error"
+    assert elements.find("div", id="id_trust_error")
 
 
 @pytest.mark.parametrize(

@@ -5,18 +5,20 @@ CONFLICT DO NOTHING`) and enqueues `send_bericht` after commit; `queue_many` doe
 for many rows in one statement (the beat tasks' reminders and thank-yous) and enqueues
 them in batches of BATCH_SIZE (`send_berichten`). `deliver_many` claims a batch with one
 conditional UPDATE, then renders and sends each mail over one SMTP connection and records
-each outcome as it happens: sent, released for a later retry (temporary SMTP or connection
-trouble) or failed (permanent refusal, or too many attempts). `deliver` is that for one
-row. `sweep` enqueues whatever is due again: rows that were never enqueued because Redis
-was down, rows released for a retry, and rows claimed by a worker that died.
+each outcome: sent (in groups, below), released for a later retry (temporary SMTP or
+connection trouble) or failed (permanent refusal, or too many attempts). `deliver` is
+that for one row. `sweep` enqueues whatever is due again: rows that were never enqueued
+because Redis was down, rows released for a retry, and rows claimed by a worker that died.
 
 Exactly once, as far as SMTP allows: a row is sent only by the worker that claimed it,
 and a claim is taken over only after GESPREKKEN_MAIL_STALE_SECONDS. A batch stops taking
 mails well within that limit (BATCH_SECONDS, at most half of it) and hands the rest
-back untried. Each mail is marked sent as soon as the SMTP server has it, so the one
-window left is a worker (or the database) dying between the SMTP server accepting the
-mail and that mark being stored; then the mail goes out a second time after the stale
-limit, which beats losing it.
+back untried. The mails the SMTP server has accepted are marked sent together: one
+statement once MARK_GROUP of them wait, or before the next mail once the first has waited
+MARK_SECONDS, and at the end of the batch (also when it fails). The one window left is a
+worker (or the database) dying between the SMTP server accepting mails and their mark
+being stored: those mails, at most MARK_GROUP and at the usual pace a fifth of a second's
+worth, go out a second time after the stale limit, which beats losing them.
 """
 
 import logging
@@ -44,6 +46,13 @@ BATCH_SIZE = 50
 # A batch takes no new mail after this many seconds (nor after half the stale limit);
 # what is left goes back to the queue untried.
 BATCH_SECONDS = 45
+# Sent mails are marked in one statement per group: a mark per mail cost the database
+# more than the rest of the batch together. A group is written when it holds MARK_GROUP
+# mails or its first mail was accepted MARK_SECONDS ago, whichever comes first: about the
+# marks PostgreSQL itself may lose in a crash (they commit without waiting for the disk,
+# which it writes every wal_writer_delay, 0.2 s by default).
+MARK_GROUP = BATCH_SIZE
+MARK_SECONDS = 0.2
 
 
 def _enqueue(pk: int) -> None:
@@ -300,45 +309,76 @@ def claim_many(pks: list[int], now: datetime) -> list[int]:
 
 # The mark goes without waiting for the disk (synchronous_commit off for this one
 # transaction, through set_config in the statement itself): should PostgreSQL crash in
-# the next fraction of a second, the row stays claimed and is sent again after the stale
+# the next fraction of a second, the rows stay claimed and are sent again after the stale
 # limit, the same window as a worker dying before the mark.
 _MARK_SENT = {
     "postgresql": """
-        UPDATE {table} SET status = %s, sent_at = %s, claimed_at = NULL,
-          last_error = '', context = CASE WHEN kind = %s THEN %s ELSE context END
-        WHERE id = %s AND status <> %s
+        UPDATE {table} SET status = %s, sent_at = %s, claimed_at = NULL, last_error = '',
+          context = CASE WHEN kind = %s
+            THEN jsonb_build_object('subject', COALESCE(context -> 'subject', to_jsonb(''::text)))
+            ELSE context END
+        WHERE id = ANY(%s) AND status <> %s
           AND set_config('synchronous_commit', 'off', true) IS NOT NULL
     """,
 }
 
 
-def _mark_sent(bericht: Bericht) -> None:
-    """Record that the SMTP server has the mail, even if our claim went stale meanwhile.
+def _mark_sent(berichten: list[Bericht]) -> None:
+    """Record that the SMTP server has these mails, even if a claim went stale meanwhile.
 
-    allauth's stored mail holds a reset or confirmation link: keep no copy once sent.
+    allauth's stored mail holds a reset or confirmation link: it keeps only its subject
+    once sent.
     """
+    if not berichten:
+        return
     alias = router.db_for_write(Bericht)
     connection = connections[alias]
-    kept = {"subject": (bericht.context or {}).get("subject", "")}
+    pks = [bericht.pk for bericht in berichten]
     sql = _MARK_SENT.get(connection.vendor)
     if sql is None or connection.in_atomic_block:
-        Bericht.objects.filter(pk=bericht.pk).exclude(status=Bericht.Status.SENT).update(
+        Bericht.objects.filter(pk__in=pks).exclude(status=Bericht.Status.SENT).update(
             status=Bericht.Status.SENT, sent_at=timezone.now(), claimed_at=None, last_error=""
         )
-        if bericht.kind == emails.ALLAUTH_KIND:
-            Bericht.objects.filter(pk=bericht.pk, status=Bericht.Status.SENT).update(context=kept)
+        for bericht in berichten:
+            if bericht.kind == emails.ALLAUTH_KIND:
+                kept = {"subject": (bericht.context or {}).get("subject", "")}
+                Bericht.objects.filter(pk=bericht.pk, status=Bericht.Status.SENT).update(
+                    context=kept
+                )
         return
-    field = Bericht._meta.get_field("context")
     params = [
         Bericht.Status.SENT,
         connection.ops.adapt_datetimefield_value(timezone.now()),
         emails.ALLAUTH_KIND,
-        field.get_db_prep_save(kept, connection),
-        bericht.pk,
+        pks,
         Bericht.Status.SENT,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql.format(table=connection.ops.quote_name(Bericht._meta.db_table)), params)
+
+
+class _Marks:
+    """Mails the SMTP server has accepted, marked sent in groups (MARK_GROUP, MARK_SECONDS)."""
+
+    def __init__(self):
+        self.pending: list[Bericht] = []
+        self.since = 0.0
+
+    def add(self, bericht: Bericht) -> None:
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append(bericht)
+        self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        if self.pending and (
+            len(self.pending) >= MARK_GROUP or time.monotonic() - self.since >= MARK_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        berichten, self.pending = self.pending, []
+        _mark_sent(berichten)
 
 
 class _Smtp:
@@ -432,15 +472,17 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
     started = time.monotonic()
     smtp = _Smtp()
     mails = emails.Batch()
+    marks = _Marks()
     try:
         for index, bericht in enumerate(berichten):
+            marks.flush_if_due()
             if index and time.monotonic() - started > budget:
                 rest = berichten[index:]
                 _hand_back(rest, timezone.now())
                 outcomes.update(dict.fromkeys((b.pk for b in rest), "later"))
                 enqueue_batches([b.pk for b in rest])
                 break
-            outcome, trouble = _deliver_claimed(bericht, now, smtp, mails)
+            outcome, trouble = _deliver_claimed(bericht, now, smtp, mails, marks)
             outcomes[bericht.pk] = outcome
             if trouble is not None:
                 rest = berichten[index + 1 :]
@@ -450,14 +492,17 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
                 break
     finally:
         smtp.close()
+        # Also when the batch fails: the SMTP server has these.
+        marks.flush()
     return outcomes
 
 
 def _deliver_claimed(
-    bericht: Bericht, now: datetime, smtp: _Smtp, mails: emails.Batch
+    bericht: Bericht, now: datetime, smtp: _Smtp, mails: emails.Batch, marks: _Marks
 ) -> tuple[str, str | None]:
-    """Render (through the batch's `mails`) and send one claimed row; (outcome, the
-    connection trouble that should stop the batch or None)."""
+    """Render (through the batch's `mails`) and send one claimed row, to be marked sent
+    with the batch's `marks`; (outcome, the connection trouble that should stop the batch
+    or None)."""
     pk = bericht.pk
     if bericht.attempts > settings.GESPREKKEN_MAIL_MAX_ATTEMPTS:
         # Claimed again and again without an outcome: the workers keep dying on it.
@@ -488,7 +533,7 @@ def _deliver_claimed(
             return outcome, _describe(error) if _connection_trouble(error) else None
         _fail(bericht, _describe(error))
         return "failed", None
-    _mark_sent(bericht)
+    marks.add(bericht)
     logger.info("bericht %s (%s) sent", pk, bericht.kind)
     return "sent", None
 

@@ -611,11 +611,11 @@ def test_a_batch_is_sent_over_one_connection_and_each_mail_marked_sent(counting)
     assert counting.opened == 1
 
 
-def test_a_batch_of_reminders_reads_the_database_once_and_marks_each_mail(
+def test_a_batch_of_reminders_reads_the_database_once_and_marks_the_mails_together(
     counting, django_assert_num_queries
 ):
     """Claim, load (with each gesprek's buurt and theme), the agreements (kept a minute),
-    then one mark per mail: no query per gesprek or per person."""
+    then one mark for all the mails: no query per gesprek or per person."""
     gesprekken = [GesprekFactory(thema=ThemaFactory()) for _ in range(3)]
     berichten = outbox.queue_many(
         [
@@ -625,10 +625,11 @@ def test_a_batch_of_reminders_reads_the_database_once_and_marks_each_mail(
         ]
     )
 
-    with django_assert_num_queries(3 + len(berichten)):
+    with django_assert_num_queries(3 + 1):
         outcomes = outbox.deliver_many([b.pk for b in berichten])
 
     assert set(outcomes.values()) == {"sent"}
+    assert Bericht.objects.filter(status=B.SENT).count() == len(berichten) == 6
     for gesprek in gesprekken:
         assert sum(gesprek.thema.name in m.body for m in mail.outbox) == 2
 
@@ -752,9 +753,17 @@ def test_a_batch_out_of_time_hands_the_rest_back_and_enqueues_it(counting, monke
 def test_a_batch_never_outlasts_half_the_stale_limit(counting, monkeypatch, settings):
     # Otherwise the sweep could hand the last mails of a slow batch to a second worker.
     settings.GESPREKKEN_MAIL_STALE_SECONDS = 2
-    clock = iter([0.0, 0.5, 1.5])
-    # The outbox's clock only (the database driver keeps the real one).
-    monkeypatch.setattr(outbox, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    # Each mail takes the SMTP server 0.75 s, on the outbox's clock only (the database
+    # driver keeps the real one).
+    clock = [0.0]
+    monkeypatch.setattr(outbox, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    send = outbox._Smtp.send
+
+    def slow(self, message):
+        send(self, message)
+        clock[0] += 0.75
+
+    monkeypatch.setattr(outbox._Smtp, "send", slow)
     monkeypatch.setattr(outbox, "enqueue_batches", lambda pks: None)
     berichten = outbox.queue_many(unsaved(3))
 
@@ -840,7 +849,7 @@ def test_outside_a_transaction_the_sent_mark_also_drops_a_stored_link(counting):
     Bericht.objects.filter(pk=other.pk).update(status=B.SENDING, claimed_at=T0)
 
     assert outbox.deliver(bericht.pk) == "sent"
-    outbox._mark_sent(other)
+    outbox._mark_sent([other])
 
     bericht = reload(bericht)
     assert (bericht.status, bericht.context, bericht.last_error) == (
@@ -867,3 +876,82 @@ def test_the_sent_mark_does_not_change_the_connection_for_what_follows(counting)
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
     assert reload(bericht).status == B.SENT
+
+
+def test_sent_mails_are_marked_in_groups_of_mark_group(
+    counting, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(outbox, "MARK_GROUP", 2)
+    berichten = outbox.queue_many(unsaved(5))
+    pks = [b.pk for b in berichten]
+
+    # Claim, load, the agreements, then marks for 2 + 2 + 1.
+    with django_assert_num_queries(3 + 3):
+        assert outbox.deliver_many(pks) == dict.fromkeys(pks, "sent")
+
+    assert Bericht.objects.filter(pk__in=pks, status=B.SENT, claimed_at=None).count() == 5
+
+
+def test_a_group_is_marked_once_its_first_mail_waited_mark_seconds(
+    counting, monkeypatch, django_assert_num_queries
+):
+    # A slow SMTP server: each mail's mark waits no longer than MARK_SECONDS.
+    monkeypatch.setattr(outbox, "MARK_SECONDS", 0)
+    berichten = outbox.queue_many(unsaved(3))
+    pks = [b.pk for b in berichten]
+
+    with django_assert_num_queries(3 + 3):
+        assert outbox.deliver_many(pks) == dict.fromkeys(pks, "sent")
+
+
+def test_what_the_server_accepted_is_marked_when_the_batch_fails_on_the_database(
+    counting, monkeypatch
+):
+    """A database error halfway (the task retries it) still marks the mails the SMTP server
+    has; the rest stay claimed until the stale limit."""
+    berichten = outbox.queue_many(unsaved(4))
+    pks = [b.pk for b in berichten]
+    checked = []
+
+    def flaky(bericht, now):
+        checked.append(bericht.pk)
+        if len(checked) == 3:
+            raise OperationalError("connection lost")
+        return None
+
+    monkeypatch.setattr(outbox.emails, "reason_not_to_send", flaky)
+
+    with pytest.raises(OperationalError):
+        outbox.deliver_many(pks)
+
+    assert len(mail.outbox) == 2
+    status = dict(Bericht.objects.filter(pk__in=pks).values_list("pk", "status"))
+    assert status == {pks[0]: B.SENT, pks[1]: B.SENT, pks[2]: B.SENDING, pks[3]: B.SENDING}
+    assert outbox.deliver_many(pks) == dict.fromkeys(pks, "skipped")
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_mark_for_several_stored_links_keeps_each_its_own_subject(counting):
+    allauth = [
+        Bericht.objects.create(
+            key=f"allauth:{n}",
+            kind="allauth",
+            to=f"staf{n}@example.org",
+            context={"subject": subject, "body": f"https://example.org/reset/geheim{n}/"},
+        )
+        for n, subject in enumerate(["Wachtwoord", "Bevestig je adres"])
+    ]
+    other = Bericht.objects.create(
+        key="allauth-less", kind="bevestigd", to="x@example.org", context={"keep": "this"}
+    )
+    pks = [b.pk for b in [*allauth, other]]
+
+    assert outbox.deliver_many(pks) == dict.fromkeys(pks, "sent")
+
+    assert [reload(b).context for b in allauth] == [
+        {"subject": "Wachtwoord"},
+        {"subject": "Bevestig je adres"},
+    ]
+    assert reload(other).context == {"keep": "this"}
+    assert {reload(b).status for b in [*allauth, other]} == {B.SENT}

@@ -119,8 +119,36 @@ def _personal_link(field: str, aanmelding: Aanmelding) -> str:
     return absolute_url(PERSONAL_LINKS[field], aanmelding.pk, aanmelding.token)
 
 
-def context_for(bericht: Bericht) -> dict:
-    """Everything the templates of `bericht.kind` may use (call inside the language)."""
+# What secrets.token_urlsafe writes, which reverse() puts in a path as it is.
+_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class _Links:
+    """Personal links as _personal_link() writes them, with one reverse() per URL name
+    instead of one per person: the name is reversed once with stand-ins for the pk and
+    token, and each person's pk and token take their place. A token reverse() could
+    write otherwise (not token_urlsafe's alphabet) goes through reverse() itself."""
+
+    _STAND_IN = "/918273645/StandInForTheToken/"
+
+    def __init__(self):
+        self._around: dict[str, tuple[str, str] | None] = {}
+
+    def url(self, field: str, aanmelding: Aanmelding) -> str:
+        name = PERSONAL_LINKS[field]
+        if name not in self._around:
+            pk, token = self._STAND_IN.strip("/").split("/")
+            head, found, tail = absolute_url(name, int(pk), token).partition(self._STAND_IN)
+            self._around[name] = (head, tail) if found and self._STAND_IN not in tail else None
+        around = self._around[name]
+        if around is None or not _PLAIN_TOKEN.fullmatch(aanmelding.token):
+            return _personal_link(field, aanmelding)
+        return f"{around[0]}/{int(aanmelding.pk)}/{aanmelding.token}/{around[1]}"
+
+
+def context_for(bericht: Bericht, links: "_Links | None" = None) -> dict:
+    """Everything the templates of `bericht.kind` may use (call inside the language);
+    the personal links through `links` when given (a batch's)."""
     aanmelding = bericht.aanmelding
     interesse = bericht.interesse
     gesprek = _gesprek_of(bericht)
@@ -155,7 +183,10 @@ def context_for(bericht: Bericht) -> dict:
         )
     if aanmelding:
         context.update(
-            {field: _personal_link(field, aanmelding) for field in PERSONAL_LINKS},
+            {
+                field: links.url(field, aanmelding) if links else _personal_link(field, aanmelding)
+                for field in PERSONAL_LINKS
+            },
             on_waiting_list=aanmelding.status == Aanmelding.Status.WACHTLIJST,
             waitlist_position=waiting_list_position(aanmelding),
             hold_until=format_moment(aanmelding.hold_expires_at)
@@ -408,9 +439,9 @@ class _Merged:
     """A mail's subject, text and html rendered with markers, split at them: the text
     between them, and per marker the field and whether it was escaped."""
 
-    def __init__(self, bericht: Bericht):
+    def __init__(self, bericht: Bericht, links: _Links):
         with translation.override(_language(bericht)), timezone.override(ics.AMSTERDAM):
-            context = context_for(bericht)
+            context = context_for(bericht, links)
             # Only the markers say who it is for: no template reaches the person, nor
             # their deadlines or place in line (the seat's state is part of the key).
             context.update(
@@ -425,10 +456,10 @@ class _Merged:
             self.parts = [_MARKER.split(rendered) for rendered in _templates(bericht.kind, context)]
         self.fields = {field for part in self.parts for field in part[1::3]}
 
-    def fill(self, bericht: Bericht) -> Mail:
+    def fill(self, bericht: Bericht, links: _Links) -> Mail:
         aanmelding = bericht.aanmelding
         values = {
-            field: aanmelding.name if field == "name" else _personal_link(field, aanmelding)
+            field: aanmelding.name if field == "name" else links.url(field, aanmelding)
             for field in self.fields
         }
         escaped = {field: conditional_escape(value) for field, value in values.items()}
@@ -453,6 +484,7 @@ class Batch:
 
     def __init__(self):
         self._merged: dict[tuple, _Merged] = {}
+        self._links = _Links()
 
     def render(self, bericht: Bericht) -> Mail:
         aanmelding = bericht.aanmelding
@@ -466,5 +498,5 @@ class Batch:
             return render(bericht)
         key = (bericht.kind, _language(bericht), gesprek.pk, aanmelding.status)
         if key not in self._merged:
-            self._merged[key] = _Merged(bericht)
-        return self._merged[key].fill(bericht)
+            self._merged[key] = _Merged(bericht, self._links)
+        return self._merged[key].fill(bericht, self._links)

@@ -14,10 +14,12 @@ import re
 import secrets
 from datetime import datetime, timedelta
 from email.mime.image import MIMEImage
+from email.utils import formatdate, make_msgid
 
 import segno
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.mail.utils import DNS_NAME
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -347,6 +349,10 @@ def staff_context(bericht: Bericht) -> dict:
 
 def _headers(bericht: Bericht) -> dict:
     return {
+        # Django's message() writes these two in this place unless a mail has them: here
+        # they are the mail's own, so the mail alone says what its bytes are (_Frozen).
+        "Date": formatdate(localtime=settings.EMAIL_USE_LOCALTIME),
+        "Message-ID": make_msgid(domain=DNS_NAME),
         # No out-of-office replies to a no-reply address (RFC 3834).
         "Auto-Submitted": "auto-generated",
         "Content-Language": _language(bericht),
@@ -387,15 +393,15 @@ def _templates(kind: str, context: dict) -> tuple[str, str, str]:
     )
 
 
-def _compose(bericht: Bericht, subject: str, text: str, html: str) -> Mail:
+def _compose(to: str, headers: dict, subject: str, text: str, html: str) -> Mail:
     # Templates leave blank lines where blocks were skipped; keep at most one.
     text = re.sub(r"\n[ \t]*(\n[ \t]*)+\n", "\n\n", text).strip() + "\n"
     message = Mail(
         subject=one_line(subject),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[bericht.to],
-        headers=_headers(bericht),
+        to=[to],
+        headers=headers,
     )
     message.attach_alternative(html, "text/html")
     return message
@@ -416,7 +422,7 @@ def render(bericht: Bericht) -> Mail:
         checkin_qr = _checkin_qr_part(bericht, context["gesprek"])
         if checkin_qr is not None:
             context["checkin_qr_src"] = "cid:" + checkin_qr["Content-ID"].strip("<>")
-        message = _compose(bericht, *_templates(bericht.kind, context))
+        message = _compose(bericht.to, _headers(bericht), *_templates(bericht.kind, context))
     if calendar is not None:
         message.attach(calendar)
     if checkin_qr is not None:
@@ -455,6 +461,7 @@ class _Merged:
             context.update({field: _marker(field) for field in MERGE_FIELDS})
             self.parts = [_MARKER.split(rendered) for rendered in _templates(bericht.kind, context)]
         self.fields = {field for part in self.parts for field in part[1::3]}
+        self.frozen = _Frozen.of(bericht, self.parts)
 
     def fill(self, bericht: Bericht, links: _Links) -> Mail:
         aanmelding = bericht.aanmelding
@@ -470,7 +477,121 @@ class _Merged:
                 field, amp, text = pieces[index : index + 3]
                 out += (escaped[field] if amp == "&amp;" else values[field], text)
             filled.append("".join(out))
-        return _compose(bericht, *filled)
+        message = _compose(bericht.to, _headers(bericht), *filled)
+        if self.frozen is not None:
+            message.written = self.frozen.fill(bericht, message, values, escaped)
+        return message
+
+
+# A frozen mail's markers (_Frozen): printable ASCII, which neither a header nor an 8-bit
+# body changes; the flag says what goes in: the value (p), escaped for HTML (e), or a
+# header's or the transfer encoding's text (h).
+_BYTES_MARKER = re.compile(rb"\[" + _NONCE.encode() + rb"\.(\w+)\.([peh])\]")
+_TRANSFER_ENCODING = re.compile(rb"Content-Transfer-Encoding: [78]bit\r\n")
+# The headers a frozen mail leaves open, by marker field.
+_OPEN_HEADERS = {"to": "To", "date": "Date", "msgid": "Message-ID", "pk": "X-Buurtgesprek-Bericht"}
+# RFC 5322's line limit, past which Django writes a part quoted-printable.
+_LONGEST_LINE = 998
+
+
+def _bytes_marker(field: str, flag: str) -> str:
+    return f"[{_NONCE}.{field}.{flag}]"
+
+
+class _Frozen:
+    """A merged mail written to bytes once (Mail.built_message, CRLF), with markers where
+    each person's name and links, the mail's own headers (To, Date, Message-ID, its
+    number) and each text part's transfer encoding go; `fill` writes one person's mail
+    from it, the bytes Django's message would give, or None where it would write them
+    otherwise (a value with a line break or surrounding blanks, a long line, a long or
+    non-ASCII header, the boundary in the text): that mail is then built as usual."""
+
+    def __init__(
+        self, pieces: list, boundary: bytes, boundaries: int, ascii_parts: list, part_fields: list
+    ):
+        self.pieces = pieces
+        self.boundary = boundary
+        self.boundaries = boundaries
+        self.ascii_parts = ascii_parts
+        self.part_fields = part_fields
+
+    @classmethod
+    def of(cls, bericht: Bericht, parts: list) -> "_Frozen | None":
+        subject, text, html = (
+            pieces[0]
+            + "".join(
+                _bytes_marker(field, "e" if amp == "&amp;" else "p") + rest
+                for field, amp, rest in zip(pieces[1::3], pieces[2::3], pieces[3::3], strict=True)
+            )
+            for pieces in parts
+        )
+        if len(parts[0]) > 1:  # a person's value in the subject: a header of its own
+            return None
+        headers = _headers(bericht)
+        headers.update({name: _bytes_marker(field, "h") for field, name in _OPEN_HEADERS.items()})
+        mail = _compose(_bytes_marker("to", "h"), headers, subject, text, html)
+        data = mail.built_message().as_bytes(linesep="\r\n")
+        encodings = iter(("cte0", "cte1"))
+        data, count = _TRANSFER_ENCODING.subn(
+            lambda _found: _bytes_marker(next(encodings), "h").encode(), data
+        )
+        boundary = re.search(rb'boundary="([^"]+)"', data)
+        if count != 2 or boundary is None:  # a part quoted-printable, or another shape
+            return None
+        split = _BYTES_MARKER.split(data)
+        pieces = [split[0]]
+        for field, flag, rest in zip(split[1::3], split[2::3], split[3::3], strict=True):
+            pieces += (field.decode(), flag.decode(), rest)
+        constant = [
+            _BYTES_MARKER.sub(b"", part.encode("utf-8", "surrogateescape")).isascii()
+            for part in (mail.body, mail.alternatives[0].content)
+        ]
+        fields = [set(parts[1][1::3]), set(parts[2][1::3])]
+        return cls(pieces, boundary.group(1), data.count(boundary.group(1)), constant, fields)
+
+    def fill(self, bericht: Bericht, mail: Mail, values: dict, escaped: dict) -> bytes | None:
+        headers = {
+            "to": mail.to[0],
+            "date": mail.extra_headers["Date"],
+            "msgid": mail.extra_headers["Message-ID"],
+            "pk": mail.extra_headers["X-Buurtgesprek-Bericht"],
+        }
+        for field, value in headers.items():
+            if not (
+                value.isascii()
+                and value.isprintable()
+                and len(_OPEN_HEADERS[field]) + 2 + len(value) <= 78
+            ):
+                return None
+        for value in values.values():
+            if not value or value != value.strip() or "\n" in value or "\r" in value:
+                return None
+        for number, (ascii_part, fields) in enumerate(
+            zip(self.ascii_parts, self.part_fields, strict=True)
+        ):
+            plain = ascii_part and all(values[field].isascii() for field in fields)
+            headers[f"cte{number}"] = (
+                f"Content-Transfer-Encoding: {'7bit' if plain else '8bit'}\r\n"
+            )
+        try:
+            written = {
+                "p": {field: value.encode() for field, value in values.items()},
+                "e": {field: str(value).encode() for field, value in escaped.items()},
+                "h": {field: value.encode() for field, value in headers.items()},
+            }
+        except UnicodeEncodeError:  # a lone surrogate: Django's way says what becomes of it
+            return None
+        pieces = self.pieces
+        out = [pieces[0]]
+        for index in range(1, len(pieces), 3):
+            field, flag, rest = pieces[index : index + 3]
+            out += (written[flag][field], rest)
+        data = b"".join(out)
+        if data.count(self.boundary) != self.boundaries:
+            return None
+        if max(map(len, data.split(b"\r\n"))) > _LONGEST_LINE:
+            return None
+        return data
 
 
 class Batch:

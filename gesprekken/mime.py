@@ -55,12 +55,55 @@ def _boundary(part: Message) -> str:
 
 
 class Mail(EmailMultiAlternatives):
-    """An e-mail with alternatives whose message is flattened the cheaper way."""
+    """An e-mail with alternatives whose message is flattened the cheaper way.
+
+    `written`, when set, holds the bytes this mail's message flattens to with CRLF line
+    ends (what Django's SMTP backend sends), written ahead by whoever built the mail
+    (emails.Batch); message() then hands those out instead of building the message. The
+    Date and Message-ID must then be among the mail's headers, so both agree.
+    """
+
+    written: bytes | None = None
 
     def message(self):
+        if self.written is not None:
+            return Written(self, self.written)
+        return self.built_message()
+
+    def built_message(self):
+        """The message as Django builds it, with this module's policy and boundaries."""
         message = super().message()
         message.policy = POLICY
         for part in message.walk():
             if part.is_multipart() and part.get_boundary() is None:
                 part.set_boundary(_boundary(part))
         return message
+
+
+class Written:
+    """Mail.message() for a mail written ahead: its bytes with CRLF line ends as they are;
+    anything else is asked of the message Django builds (Mail.built_message)."""
+
+    def __init__(self, mail: Mail, data: bytes):
+        self._mail = mail
+        self._data = data
+        self._built = None
+
+    def _message(self):
+        if self._built is None:
+            self._built = self._mail.built_message()
+        return self._built
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        if linesep == "\r\n" and not unixfrom:
+            return self._data
+        return self._message().as_bytes(unixfrom=unixfrom, linesep=linesep)
+
+    def __getattr__(self, name):
+        return getattr(self._message(), name)
+
+    def __getitem__(self, name):
+        return self._message()[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._message()

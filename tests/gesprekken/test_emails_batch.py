@@ -1,6 +1,7 @@
 """emails.Batch: a reminder rendered once per gesprek and filled in per person is the mail
 render() gives that person, to the byte, and never carries someone else's name or link."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -34,15 +35,32 @@ NAMES = [
 
 
 def fields(message) -> tuple:
+    """What a mail says; its Date and Message-ID are its own (drawn for each mail)."""
     return (
         message.subject,
         message.body,
         message.alternatives,
         message.to,
         message.from_email,
-        message.extra_headers,
+        {k: v for k, v in message.extra_headers.items() if k not in ("Date", "Message-ID")},
         message.attachments,
     )
+
+
+def same_boundaries(raw: bytes, like: bytes) -> bytes:
+    """`raw` with the multipart boundary of `like` (each message draws its own)."""
+    (ours,) = set(re.findall(rb'boundary="([^"]+)"', raw))
+    (theirs,) = set(re.findall(rb'boundary="([^"]+)"', like))
+    return raw.replace(ours, theirs)
+
+
+def written_as_built(message) -> bool:
+    """The bytes the mail hands the SMTP backend are those Django's message gives for it;
+    True when they were written ahead (emails._Frozen), not built."""
+    sent = message.message().as_bytes(linesep="\r\n")
+    built = message.built_message().as_bytes(linesep="\r\n")
+    assert same_boundaries(sent, built) == built
+    return message.written is not None
 
 
 def loaded(berichten: list[Bericht]) -> list[Bericht]:
@@ -95,11 +113,17 @@ def test_a_merged_reminder_is_what_render_gives_each_person(gesprekken):
     ]
 
     batch = emails.Batch()
+    written = []
     for bericht in loaded(berichten):
         merged = batch.render(bericht)
         alone = emails.render(bericht)
         assert fields(merged) == fields(alone), bericht.aanmelding.name
         assert emails._NONCE not in merged.body + merged.alternatives[0].content
+        if written_as_built(merged):
+            written.append(bericht.aanmelding.name)
+        assert emails._NONCE.encode() not in merged.message().as_bytes(linesep="\r\n")
+    # Only the name with a line break is built the usual way.
+    assert set(written) == set(NAMES) - {"Anna\r\nBcc: victim@example.org"}
 
 
 def test_the_templates_run_once_per_gesprek_and_language(gesprekken, record_templates):
@@ -217,3 +241,95 @@ def test_a_batch_reverses_each_personal_url_once(gesprekken, monkeypatch):
 
     personal = [name for name in reversed_names if name in emails.PERSONAL_LINKS.values()]
     assert personal and len(personal) == len(set(personal))
+
+
+def test_a_part_all_ascii_is_7bit_and_a_name_beyond_makes_it_8bit(gesprekken):
+    _tafel, online = gesprekken
+    berichten = [
+        reminder_for(AanmeldingFactory(gesprek=online, name=name, language="en"))
+        for name in ("Anna", "Zoë")
+    ]
+
+    batch = emails.Batch()
+    anna, zoe = (batch.render(bericht) for bericht in loaded(berichten))
+
+    assert written_as_built(anna) and written_as_built(zoe)
+    encodings = [
+        re.findall(rb"Content-Transfer-Encoding: (\w+)", m.message().as_bytes(linesep="\r\n"))
+        for m in (anna, zoe)
+    ]
+    assert encodings[0] != encodings[1]
+    assert b"7bit" in encodings[0] and b"7bit" not in encodings[1]
+
+
+def test_a_line_past_998_bytes_makes_every_mail_of_the_gesprek_built(gesprekken):
+    tafel, _online = gesprekken
+    tafel.route = "Loop " + "langs de gracht en " * 60  # one line of 1,145 bytes
+    tafel.save()
+    bericht = reminder_for(AanmeldingFactory(gesprek=tafel, language="nl"))
+
+    (loaded_bericht,) = loaded([bericht])
+    merged = emails.Batch().render(loaded_bericht)
+
+    assert not written_as_built(merged)  # Django writes that part quoted-printable
+    assert b"quoted-printable" in merged.message().as_bytes(linesep="\r\n")
+    assert fields(merged) == fields(emails.render(loaded_bericht))
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "a" * 70 + "@example.org",  # "To: …" does not fit one line
+        "zoë@bücher.example",  # not ASCII: Django encodes it
+    ],
+)
+def test_an_address_that_needs_more_than_one_plain_line_is_built(gesprekken, to):
+    tafel, _online = gesprekken
+    aanmelding = AanmeldingFactory(gesprek=tafel, email=to)
+    bericht = reminder_for(aanmelding)
+    bericht.to = to
+    bericht.save()
+
+    (loaded_bericht,) = loaded([bericht])
+    merged = emails.Batch().render(loaded_bericht)
+
+    assert not written_as_built(merged)
+    assert fields(merged) == fields(emails.render(loaded_bericht))
+
+
+def test_a_name_holding_the_boundary_is_built(gesprekken):
+    """Hostile, and only possible by knowing the batch's random boundary: the mail is
+    built, with a boundary of its own, rather than broken open."""
+    tafel, _online = gesprekken
+    first = reminder_for(AanmeldingFactory(gesprek=tafel, language="nl"))
+    batch = emails.Batch()
+    (loaded_first,) = loaded([first])
+    assert written_as_built(batch.render(loaded_first))
+    (merged_mail,) = batch._merged.values()
+    boundary = merged_mail.frozen.boundary.decode()
+    second = reminder_for(AanmeldingFactory(gesprek=tafel, language="nl", name=boundary))
+
+    (loaded_second,) = loaded([second])
+    mail = batch.render(loaded_second)
+
+    assert not written_as_built(mail)
+    assert boundary in mail.body
+    assert fields(mail) == fields(emails.render(loaded_second))
+
+
+def test_a_written_mail_still_answers_as_a_message(gesprekken):
+    tafel, _online = gesprekken
+    bericht = reminder_for(AanmeldingFactory(gesprek=tafel, language="nl"))
+    (loaded_bericht,) = loaded([bericht])
+    mail = emails.Batch().render(loaded_bericht)
+
+    message = mail.message()
+
+    assert mail.written is not None
+    assert message["X-Buurtgesprek-Bericht"] == str(bericht.pk)
+    assert "Message-ID" in message
+    assert message.get("To") == bericht.to
+    # Other line ends (the file and console backends): the message Django builds.
+    built = message.as_bytes()
+    written = message.as_bytes(linesep="\r\n").replace(b"\r\n", b"\n")
+    assert same_boundaries(written, built) == built

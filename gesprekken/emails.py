@@ -461,7 +461,10 @@ class _Merged:
             context.update({field: _marker(field) for field in MERGE_FIELDS})
             self.parts = [_MARKER.split(rendered) for rendered in _templates(bericht.kind, context)]
         self.fields = {field for part in self.parts for field in part[1::3]}
-        self.frozen = _Frozen.of(bericht, self.parts)
+        # Written to bytes at the second person's mail: for one alone that costs more than
+        # it saves.
+        self.filled = 0
+        self.frozen = None
 
     def fill(self, bericht: Bericht, links: _Links) -> Mail:
         aanmelding = bericht.aanmelding
@@ -478,6 +481,9 @@ class _Merged:
                 out += (escaped[field] if amp == "&amp;" else values[field], text)
             filled.append("".join(out))
         message = _compose(bericht.to, _headers(bericht), *filled)
+        self.filled += 1
+        if self.filled == 2:
+            self.frozen = _Frozen.of(bericht, self.parts)
         if self.frozen is not None:
             message.written = self.frozen.fill(bericht, message, values, escaped)
         return message

@@ -10,7 +10,8 @@
    batch (outbox.BATCH_SIZE; the like-for-like baseline the target is measured against)
    and with one connection per message (`raw_smtp_per_message`, the baseline of earlier
    runs, when the worker sent one mail per task and connection).
-4. A real worker (`celery worker -c BENCH_WORKER_CONCURRENCY`, prefork, 2 by default) sends
+4. A real worker (`celery worker`, prefork, with the pool a deployment gets:
+   CELERY_WORKER_CONCURRENCY, twice the cores; BENCH_WORKER_CONCURRENCY to try another) sends
    every reminder to the same sink; mails/s from the first to the last arrival, and the
    CPU time per mail in that span of the worker with its pool, of the database's
    backends and of this process (the sink): where the machine's two cores went.
@@ -30,7 +31,8 @@ from bench import common
 PART = "reminders"
 COUNT = int(os.environ.get("BENCH_REMINDERS", "100000" if common.FULL else "20000"))
 PER_GESPREK = 10
-CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
+# Pool processes of the worker and threads of the raw client; main() sets it.
+CONCURRENCY = 0
 RAW_COUNT = int(os.environ.get("BENCH_RAW_SMTP", str(min(COUNT, 5000))))
 # Give up when nothing arrived for this long (a stuck worker), or after MAX_SECONDS.
 STALL_SECONDS = 90
@@ -255,12 +257,19 @@ def main() -> None:
     queue = f"bench-reminders-{uuid.uuid4().hex[:8]}"
     common.prepare_env(CELERY_TASK_DEFAULT_QUEUE=queue)
     common.setup_django()
+    from django.conf import settings
     from django.db import connection
 
     from bench import smtp
     from gesprekken import outbox
     from gesprekken.tasks import send_due_reminders
 
+    global CONCURRENCY
+    CONCURRENCY = int(
+        os.environ.get("BENCH_WORKER_CONCURRENCY")
+        # An older tree without the setting: Celery's default, the cores.
+        or getattr(settings, "CELERY_WORKER_CONCURRENCY", os.cpu_count() or 1)
+    )
     # Mails per SMTP connection in a worker: a batch (1 for an outbox without batches,
     # so the bench can measure an older tree too).
     per_connection = getattr(outbox, "BATCH_SIZE", 1)

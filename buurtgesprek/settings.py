@@ -5,6 +5,7 @@ Every value has a safe local default so that `make run` works on a fresh laptop
 Production differs only by environment variables; see README.md.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -214,6 +215,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Pool processes of a worker (`--concurrency` overrides it). Sending one mail, a process
+# waits on the SMTP server and PostgreSQL about half the time: twice the cores keeps the
+# machine busy (Celery's own default is once; docs/performance.md).
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2 * (os.cpu_count() or 1))
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_RESULT_EXPIRES = timedelta(hours=1)

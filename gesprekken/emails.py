@@ -485,7 +485,7 @@ class _Merged:
         if self.filled == 2:
             self.frozen = _Frozen.of(bericht, self.parts)
         if self.frozen is not None:
-            message.written = self.frozen.fill(bericht, message, values, escaped)
+            message.written = self.frozen.fill(message, values, escaped)
         return message
 
 
@@ -523,6 +523,8 @@ class _Frozen:
 
     @classmethod
     def of(cls, bericht: Bericht, parts: list) -> "_Frozen | None":
+        if len(parts[0]) > 1:  # a person's value in the subject: a header of its own
+            return None
         subject, text, html = (
             pieces[0]
             + "".join(
@@ -531,8 +533,6 @@ class _Frozen:
             )
             for pieces in parts
         )
-        if len(parts[0]) > 1:  # a person's value in the subject: a header of its own
-            return None
         headers = _headers(bericht)
         headers.update({name: _bytes_marker(field, "h") for field, name in _OPEN_HEADERS.items()})
         mail = _compose(_bytes_marker("to", "h"), headers, subject, text, html)
@@ -555,7 +555,7 @@ class _Frozen:
         fields = [set(parts[1][1::3]), set(parts[2][1::3])]
         return cls(pieces, boundary.group(1), data.count(boundary.group(1)), constant, fields)
 
-    def fill(self, bericht: Bericht, mail: Mail, values: dict, escaped: dict) -> bytes | None:
+    def fill(self, mail: Mail, values: dict, escaped: dict) -> bytes | None:
         headers = {
             "to": mail.to[0],
             "date": mail.extra_headers["Date"],
@@ -605,8 +605,9 @@ class Batch:
 
     A mail of MERGED_KINDS is rendered once per gesprek, language and state of the seat,
     then filled in with each person's name and links: the templates run once for a table
-    of ten instead of ten times. Anything else, or a seat without a name, goes through
-    render(). tests/gesprekken/test_emails_batch.py holds the two to the same text.
+    of ten instead of ten times. From the second person on, the mail's bytes are filled
+    in too (_Frozen). Anything else, or a seat without a name, goes through render().
+    tests/gesprekken/test_emails_batch.py holds the two to the same text and bytes.
     """
 
     def __init__(self):

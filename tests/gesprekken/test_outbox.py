@@ -878,30 +878,24 @@ def test_the_sent_mark_does_not_change_the_connection_for_what_follows(counting)
     assert reload(bericht).status == B.SENT
 
 
-def test_sent_mails_are_marked_in_groups_of_mark_group(
-    counting, monkeypatch, django_assert_num_queries
+@pytest.mark.parametrize(
+    "setting, value, mails, marks",
+    [
+        ("MARK_GROUP", 2, 5, 3),  # groups of 2 + 2 + 1
+        ("MARK_SECONDS", 0, 3, 3),  # a slow server: no mark waits past MARK_SECONDS
+    ],
+)
+def test_sent_mails_are_marked_in_groups(
+    setting, value, mails, marks, counting, monkeypatch, django_assert_num_queries
 ):
-    monkeypatch.setattr(outbox, "MARK_GROUP", 2)
-    berichten = outbox.queue_many(unsaved(5))
-    pks = [b.pk for b in berichten]
+    monkeypatch.setattr(outbox, setting, value)
+    pks = [b.pk for b in outbox.queue_many(unsaved(mails))]
 
-    # Claim, load, the agreements, then marks for 2 + 2 + 1.
-    with django_assert_num_queries(3 + 3):
+    # Claim, load, the agreements, then the marks.
+    with django_assert_num_queries(3 + marks):
         assert outbox.deliver_many(pks) == dict.fromkeys(pks, "sent")
 
-    assert Bericht.objects.filter(pk__in=pks, status=B.SENT, claimed_at=None).count() == 5
-
-
-def test_a_group_is_marked_once_its_first_mail_waited_mark_seconds(
-    counting, monkeypatch, django_assert_num_queries
-):
-    # A slow SMTP server: each mail's mark waits no longer than MARK_SECONDS.
-    monkeypatch.setattr(outbox, "MARK_SECONDS", 0)
-    berichten = outbox.queue_many(unsaved(3))
-    pks = [b.pk for b in berichten]
-
-    with django_assert_num_queries(3 + 3):
-        assert outbox.deliver_many(pks) == dict.fromkeys(pks, "sent")
+    assert Bericht.objects.filter(pk__in=pks, status=B.SENT, claimed_at=None).count() == mails
 
 
 def test_what_the_server_accepted_is_marked_when_the_batch_fails_on_the_database(

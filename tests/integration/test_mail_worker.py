@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.html import escape
 
 from gesprekken import services
 from gesprekken.emails import format_date
 from gesprekken.models import Aanmelding, Bericht
-from gesprekken.tasks import send_bericht, sweep_outbox
+from gesprekken.tasks import send_bericht, send_due_reminders, sweep_outbox
 from tests.gesprekken.factories import AanmeldingFactory, GesprekFactory
 from tests.integration.conftest import running_worker, wait_for
 from tests.integration.smtp_sink import free_port
@@ -164,3 +165,46 @@ def test_a_sign_up_while_redis_is_down_is_kept_and_mailed_after_the_sweep(
 
     assert clean_sink.bericht_ids() == [str(bericht.pk)]
     assert clean_sink.received[0]["To"] == "bob@example.org"
+
+
+def test_the_reminders_of_a_table_arrive_once_each_and_whole(worker, clean_sink):
+    """Beat's reminders go out in a batch; from the second seat of a gesprek and language
+    on, each mail's bytes are written ahead (emails._Frozen). What the SMTP server gets
+    reads back as each person's own mail."""
+    starts_at = timezone.now() + timedelta(hours=settings.GESPREKKEN_REMINDER_HOURS - 1)
+    gesprek = GesprekFactory(starts_at=starts_at, ends_at=starts_at + timedelta(hours=2))
+    seats = [
+        AanmeldingFactory(gesprek=gesprek, name=name, language=language)
+        for name, language in [
+            ("Anna", "nl"),
+            ("Zoë Çelik", "nl"),
+            ("<b>Piet</b> & Jan", "nl"),
+            ("Sam", "en"),
+            ("Noor", "en"),
+        ]
+    ]
+
+    assert send_due_reminders() == len(seats)
+    reminders = Bericht.objects.filter(kind="herinnering")
+    wait_for(
+        lambda: reminders.filter(status=B.SENT).count() == len(seats),
+        what="every reminder to be sent",
+    )
+    settle()
+
+    assert sorted(clean_sink.bericht_ids()) == sorted(str(b.pk) for b in reminders)
+    by_address = {message["To"]: message for message in clean_sink.received}
+    assert set(by_address) == {seat.email for seat in seats}
+    assert len({message["Message-ID"] for message in clean_sink.received}) == len(seats)
+    for seat in seats:
+        message = by_address[seat.email]
+        assert not message.defects
+        assert message["Content-Language"] == seat.language
+        plain = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert seat.name in plain
+        assert escape(seat.name) in html
+        link = f"/aanmelding/{seat.pk}/{seat.token}/"
+        assert link in plain and link in html
+        others = [other for other in seats if other is not seat]
+        assert not any(f"/aanmelding/{other.pk}/" in plain + html for other in others)

@@ -493,7 +493,7 @@ class _Merged:
 # body changes; the flag says what goes in: the value (p), escaped for HTML (e), or a
 # header's or the transfer encoding's text (h).
 _BYTES_MARKER = re.compile(rb"\[" + _NONCE.encode() + rb"\.(\w+)\.([peh])\]")
-_TRANSFER_ENCODING = re.compile(rb"Content-Transfer-Encoding: [78]bit\r\n")
+_TRANSFER_ENCODINGS = (b"Content-Transfer-Encoding: 7bit", b"Content-Transfer-Encoding: 8bit")
 # The headers a frozen mail leaves open, by marker field.
 _OPEN_HEADERS = {"to": "To", "date": "Date", "msgid": "Message-ID", "pk": "X-Buurtgesprek-Bericht"}
 # RFC 5322's line limit, past which Django writes a part quoted-printable.
@@ -502,6 +502,26 @@ _LONGEST_LINE = 998
 
 def _bytes_marker(field: str, flag: str) -> str:
     return f"[{_NONCE}.{field}.{flag}]"
+
+
+def _open_transfer_encodings(data: bytes, boundary: bytes) -> bytes | None:
+    """`data`, a multipart/alternative message of a text and an HTML part, with each part's
+    Content-Transfer-Encoding header line (7bit or 8bit) replaced by a marker (cte0, cte1);
+    None when it is not that shape. Only the parts' headers are looked at: a body may hold
+    any text, that header's among it."""
+    first, *parts = data.split(b"\r\n--" + boundary + b"\r\n")
+    if len(parts) != 2:
+        return None
+    marked = [first]
+    for number, part in enumerate(parts):
+        head, blank, body = part.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        found = [index for index, line in enumerate(lines) if line in _TRANSFER_ENCODINGS]
+        if len(found) != 1:
+            return None
+        lines[found[0]] = _bytes_marker(f"cte{number}", "h").encode()
+        marked.append(b"\r\n".join(lines) + blank + body)
+    return (b"\r\n--" + boundary + b"\r\n").join(marked)
 
 
 class _Frozen:
@@ -537,12 +557,12 @@ class _Frozen:
         headers.update({name: _bytes_marker(field, "h") for field, name in _OPEN_HEADERS.items()})
         mail = _compose(_bytes_marker("to", "h"), headers, subject, text, html)
         data = mail.built_message().as_bytes(linesep="\r\n")
-        encodings = iter(("cte0", "cte1"))
-        data, count = _TRANSFER_ENCODING.subn(
-            lambda _found: _bytes_marker(next(encodings), "h").encode(), data
-        )
+        # The first boundary is the message's own: its headers come first.
         boundary = re.search(rb'boundary="([^"]+)"', data)
-        if count != 2 or boundary is None:  # a part quoted-printable, or another shape
+        if boundary is None:
+            return None
+        data = _open_transfer_encodings(data, boundary.group(1))
+        if data is None:  # a part quoted-printable, or another shape
             return None
         split = _BYTES_MARKER.split(data)
         pieces = [split[0]]
@@ -576,9 +596,7 @@ class _Frozen:
             zip(self.ascii_parts, self.part_fields, strict=True)
         ):
             plain = ascii_part and all(values[field].isascii() for field in fields)
-            headers[f"cte{number}"] = (
-                f"Content-Transfer-Encoding: {'7bit' if plain else '8bit'}\r\n"
-            )
+            headers[f"cte{number}"] = f"Content-Transfer-Encoding: {'7bit' if plain else '8bit'}"
         try:
             written = {
                 "p": {field: value.encode() for field, value in values.items()},

@@ -20,8 +20,12 @@ from tests.gesprekken.factories import (
 pytestmark = pytest.mark.django_db
 
 S = Aanmelding.Status
-# Typed by a facilitator: markup, quotes, and text shaped like the batch's own markers.
-HOSTILE = "<b>Plein</b> & \"hoek\" 'x' \ue000deadbeefdeadbeef:name&\ue001 {{ name }} \\1"
+# Typed by a facilitator: markup, quotes, and text shaped like the batch's own markers
+# and like a part's header (which once made writing the mail ahead fail).
+HOSTILE = (
+    "<b>Plein</b> & \"hoek\" 'x' \ue000deadbeefdeadbeef:name&\ue001 {{ name }} \\1 "
+    "[deadbeefdeadbeef.to.h] Content-Transfer-Encoding: 8bit"
+)
 NAMES = [
     "Anna de Vries",
     "<script>alert('x')</script>",

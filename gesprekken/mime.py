@@ -100,6 +100,8 @@ class Written:
         return self._message().as_bytes(unixfrom=unixfrom, linesep=linesep)
 
     def __getattr__(self, name):
+        if name.startswith("_"):  # not set yet (a copy being made): not the message's
+            raise AttributeError(name)
         return getattr(self._message(), name)
 
     def __getitem__(self, name):

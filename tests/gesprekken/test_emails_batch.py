@@ -1,6 +1,7 @@
 """emails.Batch: a reminder rendered once per gesprek and filled in per person is the mail
 render() gives that person, to the byte, and never carries someone else's name or link."""
 
+import copy
 import re
 from datetime import timedelta
 
@@ -360,3 +361,14 @@ def test_a_mail_is_written_ahead_from_the_second_of_its_gesprek_and_language(ges
     written = [written_as_built(batch.render(bericht)) for bericht in loaded(berichten)]
 
     assert written == [False, False, True, False, True, True]
+
+
+def test_a_written_message_can_be_copied(gesprekken):
+    tafel, _online = gesprekken
+    berichten = [reminder_for(AanmeldingFactory(gesprek=tafel, language="nl")) for _ in "12"]
+    batch = emails.Batch()
+    _first, mail = (batch.render(b) for b in loaded(berichten))
+
+    message = copy.copy(mail.message())
+
+    assert message.as_bytes(linesep="\r\n") == mail.written

@@ -28,7 +28,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import conditional_escape
 
 from . import effect, ics, lists
-from .mime import Mail
+from .mime import POLICY, Mail
 from .models import Aanmelding, Bericht, Gesprek, Verslag
 from .queries import waiting_list_position
 
@@ -586,7 +586,7 @@ class _Frozen:
             if not (
                 value.isascii()
                 and value.isprintable()
-                and len(_OPEN_HEADERS[field]) + 2 + len(value) <= 78
+                and len(_OPEN_HEADERS[field]) + 2 + len(value) <= POLICY.max_line_length
             ):
                 return None
         for value in values.values():

@@ -11,6 +11,11 @@ that a header of printable ASCII short enough for one line is written as it stan
 what `Header` makes of it too); anything else goes the compat32 way. Its boundaries are
 drawn up front in the generator's own format and checked against the parts' text.
 tests/gesprekken/test_mime.py compares the bytes with Django's for every kind of mail.
+
+A `Mail` may also carry its bytes written ahead (`Mail.written`: emails.Batch writes a
+reminder's from a copy made once per gesprek and language); its message() is then a
+`Written`, which hands those bytes to the SMTP backend and builds the message only when
+asked for anything else.
 """
 
 import random

@@ -7,9 +7,10 @@
 3. The raw rate: a plain smtplib client (bench/smtp.py, its own process) sends the same
    message (a rendered reminder, same size) on as many threads as the worker has
    processes, twice: with as many messages per SMTP connection as the worker sends per
-   batch (outbox.BATCH_SIZE; the like-for-like baseline the target is measured against)
-   and with one connection per message (`raw_smtp_per_message`, the baseline of earlier
-   runs, when the worker sent one mail per task and connection).
+   batch (outbox.BATCH_SIZE; the like-for-like baseline the target is measured against,
+   taken before and again after the worker, and their mean used) and with one
+   connection per message (`raw_smtp_per_message`, the baseline of earlier runs, when
+   the worker sent one mail per task and connection).
 4. A real worker (`celery worker`, prefork, with the pool a deployment gets:
    CELERY_WORKER_CONCURRENCY, twice the cores; BENCH_WORKER_CONCURRENCY to try another) sends
    every reminder to the same sink; mails/s from the first to the last arrival, and the
@@ -305,7 +306,6 @@ def main() -> None:
                 f"{per_connection} per connection, then one per connection"
             )
             raw = raw_rate(sink, port, message, per_connection)
-            common.emit(PART, "raw_smtp", message_bytes=len(message), **raw)
             single = raw_rate(sink, port, message, 1)
             common.emit(PART, "raw_smtp_per_message", message_bytes=len(message), **single)
 
@@ -326,6 +326,18 @@ def main() -> None:
                 # A moment for late duplicates to show up before the worker stops.
                 time.sleep(2)
             arrivals = list(sink.arrivals)
+            # The raw rate again: the baseline is the mean of before and after the worker,
+            # so a machine that gets faster or slower meanwhile moves both sides alike.
+            common.log("raw SMTP again, after the worker")
+            after = raw_rate(sink, port, message, per_connection)
+        raw = {
+            **raw,
+            "messages": raw["messages"] + after["messages"],
+            "before_per_s": raw["mails_per_s"],
+            "after_per_s": after["mails_per_s"],
+            "mails_per_s": round((raw["mails_per_s"] + after["mails_per_s"]) / 2, 1),
+        }
+        common.emit(PART, "raw_smtp", message_bytes=len(message), **raw)
         per_second, span = rate(arrivals)
         common.emit(
             PART,
@@ -367,7 +379,8 @@ def summarise(figures: list[dict]) -> list[str]:
         single = by.get("raw_smtp_per_message", {})
         lines.append(
             f"worker {w['mails_per_s']} mails/s ({w['messages']:,} in {w['seconds']} s), "
-            f"raw SMTP {r['mails_per_s']}/s with {r.get('per_connection', 1)} a connection, "
+            f"raw SMTP {r['mails_per_s']}/s with {r.get('per_connection', 1)} a connection "
+            f"(before {r.get('before_per_s')}, after {r.get('after_per_s')}), "
             f"{single.get('mails_per_s')}/s with one ({r['message_bytes']:,} bytes a message); "
             f"worker/raw {ratio.get('worker_vs_raw')} (target ≥ 0.5: {mark}), "
             f"worker/raw one a connection {ratio.get('worker_vs_raw_per_message')}"

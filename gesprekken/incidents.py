@@ -56,8 +56,9 @@ def email_hint(email: str) -> str:
 
 
 def blocks(*, buurt_id, email: str, today: date) -> QuerySet[Blokkade]:
-    """The blocks on this address, today, in the gemeente of this buurt. `buurt_id` may be
-    an OuterRef, for an Exists on another query (the sign-up's lock)."""
+    """The blocks on this address, today, in the gemeente of this buurt. The sign-up's lock
+    asks the same in its own statement (services._lock_for_sign_up_sql); the two are held
+    equal in tests/gesprekken/test_block_list.py."""
     return Blokkade.objects.filter(
         gemeente__buurten=buurt_id, email_digest=email_digest(email), expires_on__gte=today
     )

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import override
@@ -330,3 +331,36 @@ def test_lift_block_checks_the_coordinator_itself(cast):
             incidents.lift_block(blokkade=blokkade, by_user=user)
     assert incidents.lift_block(blokkade=blokkade, by_user=cast.coordinator) is True
     assert incidents.lift_block(blokkade=blokkade, by_user=cast.coordinator) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sign_up_lock_asks_what_incidents_blocks_asks(cast, gesprek_a, gesprek_b):
+    """The lock's own statement (services._lock_for_sign_up_sql) and incidents.blocks
+    agree: the gemeente, the address in any case and spacing, the last day and after."""
+    block(cast, until=today())
+    block(cast, "expired@example.org", until=today() + timedelta(days=1))
+    Blokkade.objects.filter(email_hint__startswith="e").update(expires_on=today() - timedelta(1))
+    cases = [
+        (gesprek, email, when)
+        for gesprek in (gesprek_a, gesprek_b)
+        for email in (BLOCKED, " Fatima@Example.ORG ", "expired@example.org", "anna@example.org")
+        for when in (timezone.now(), timezone.now() + timedelta(days=1))
+    ]
+    answers = []
+    for gesprek, email, when in cases:
+        with transaction.atomic():
+            locked = services._lock_for_sign_up(gesprek.pk, email, when)
+        expected = incidents.blocks(
+            buurt_id=gesprek.buurt_id, email=email, today=timezone.localdate(when)
+        ).exists()
+        assert bool(locked.blocked) is expected, (gesprek.buurt_id, email, when)
+        assert locked.pk == gesprek.pk and locked.starts_at == gesprek.starts_at
+        answers.append(expected)
+    # Both answers occur: blocked only for the blocked address, in its gemeente, today.
+    assert answers.count(True) == 2
+
+
+@pytest.mark.django_db
+def test_the_sign_up_lock_of_a_gesprek_that_is_not_there():
+    with pytest.raises(services.Gesprek.DoesNotExist), transaction.atomic():
+        services._lock_for_sign_up(0, BLOCKED, timezone.now())

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -57,6 +58,22 @@ def gesprekken_for_pages() -> QuerySet[Gesprek]:
 def public_gesprekken() -> QuerySet[Gesprek]:
     """Every gesprek anyone may open: all but drafts."""
     return gesprekken_for_pages().exclude(status=Gesprek.Status.CONCEPT)
+
+
+# Written out: it runs on every sign-up POST, where Django took 0.2 ms to build and compile
+# the same one-row read (make bench).
+_PUBLIC_THEME = f"SELECT thema_id FROM {Gesprek._meta.db_table} WHERE id = %s AND status <> %s"  # noqa: S608
+
+
+def public_theme(pk: int) -> list[int | None]:
+    """The theme of public gesprek `pk` as a list: [] when there is no such gesprek (or it
+    is a draft), [None] when it has no theme."""
+    low, high = connection.ops.integer_field_range(Gesprek._meta.pk.get_internal_type())
+    if not low <= pk <= high:  # a made-up URL: no gesprek, and no number the database takes
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLIC_THEME, [pk, Gesprek.Status.CONCEPT])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def nearby_upcoming(

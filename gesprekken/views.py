@@ -28,6 +28,7 @@ from .queries import (
     gesprekken_for_pages,
     nearby_upcoming,
     public_gesprekken,
+    public_theme,
     waiting_list_position,
 )
 
@@ -150,8 +151,7 @@ def sign_up(request, pk):
     # The service locks and reads the gesprek; here only its theme is needed (the form's
     # statements), and the page's read (seats left, place, facilitator) only to show the
     # form again.
-    thema = Gesprek.objects.exclude(status=Gesprek.Status.CONCEPT).filter(pk=pk)
-    thema_ids = list(thema.values_list("thema_id", flat=True))
+    thema_ids = public_theme(pk)
     if not thema_ids:
         raise Http404
     form = _sign_up_form(thema_ids[0], request.POST)

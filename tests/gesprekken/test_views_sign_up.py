@@ -166,6 +166,15 @@ def test_a_draft_gesprek_cannot_be_signed_up_for(client, gesprek):
     assert nothing_saved()
 
 
+@pytest.mark.parametrize("pk", [0, 2**31, 2**63, 10**30])
+def test_a_made_up_gesprek_number_is_not_found_and_saves_nothing(client, pk):
+    """Also past the largest number the database holds: a 404 on either database."""
+    response = client.post(reverse("gesprekken:sign_up", args=[pk]), sign_up_data())
+
+    assert response.status_code == 404
+    assert nothing_saved()
+
+
 def test_the_sign_up_address_only_takes_posts(client, gesprek):
     response = client.get(sign_up_url(gesprek))
 

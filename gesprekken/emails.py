@@ -441,6 +441,17 @@ def _marker(field: str) -> str:
     return f"\ue000{_NONCE}:{field}&\ue001"
 
 
+def _joined(pieces: list, value):
+    """A text split at its markers (re.split: the text before the first, then per marker
+    its two groups and the text after it) put back together, each marker replaced by
+    value(field, how) — text or bytes, as the pieces are."""
+    out = [pieces[0]]
+    for index in range(1, len(pieces), 3):
+        field, how, text = pieces[index : index + 3]
+        out += (value(field, how), text)
+    return pieces[0][:0].join(out)
+
+
 class _Merged:
     """A mail's subject, text and html rendered with markers, split at them: the text
     between them, and per marker the field and whether it was escaped."""
@@ -473,13 +484,10 @@ class _Merged:
             for field in self.fields
         }
         escaped = {field: conditional_escape(value) for field, value in values.items()}
-        filled = []
-        for pieces in self.parts:
-            out = [pieces[0]]
-            for index in range(1, len(pieces), 3):
-                field, amp, text = pieces[index : index + 3]
-                out += (escaped[field] if amp == "&amp;" else values[field], text)
-            filled.append("".join(out))
+        filled = [
+            _joined(pieces, lambda field, amp: escaped[field] if amp == "&amp;" else values[field])
+            for pieces in self.parts
+        ]
         message = _compose(bericht.to, _headers(bericht), *filled)
         self.filled += 1
         if self.filled == 2:
@@ -546,11 +554,7 @@ class _Frozen:
         if len(parts[0]) > 1:  # a person's value in the subject: a header of its own
             return None
         subject, text, html = (
-            pieces[0]
-            + "".join(
-                _bytes_marker(field, "e" if amp == "&amp;" else "p") + rest
-                for field, amp, rest in zip(pieces[1::3], pieces[2::3], pieces[3::3], strict=True)
-            )
+            _joined(pieces, lambda field, amp: _bytes_marker(field, "e" if amp == "&amp;" else "p"))
             for pieces in parts
         )
         headers = _headers(bericht)
@@ -605,12 +609,7 @@ class _Frozen:
             }
         except UnicodeEncodeError:  # a lone surrogate: Django's way says what becomes of it
             return None
-        pieces = self.pieces
-        out = [pieces[0]]
-        for index in range(1, len(pieces), 3):
-            field, flag, rest = pieces[index : index + 3]
-            out += (written[flag][field], rest)
-        data = b"".join(out)
+        data = _joined(self.pieces, lambda field, flag: written[flag][field])
         if data.count(self.boundary) != self.boundaries:
             return None
         if max(map(len, data.split(b"\r\n"))) > _LONGEST_LINE:

@@ -1,6 +1,7 @@
 """`python -m bench [part …]`: run the bench parts, one process each, then a summary.
 
-Parts: signup, dashboard, reminders, import (all of them, in that order, by default).
+Parts: signup, dashboard, reminders, import, inprocess (all of them, in that order, by
+default).
 Every figure is one JSON line on stdout; progress goes to stderr; the summary comes last.
 Environment: DATABASE_URL, REDIS_URL (loopback only; CI's services by default),
 BENCH_SECONDS (10), BENCH_FULL=1 (100,000 reminders), more in docs/performance.md.
@@ -21,6 +22,7 @@ PARTS = {
     "dashboard": "bench.dashboard",
     "reminders": "bench.reminders",
     "import": "bench.geo_import",
+    "inprocess": "bench.inprocess",
 }
 
 

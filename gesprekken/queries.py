@@ -60,8 +60,8 @@ def public_gesprekken() -> QuerySet[Gesprek]:
     return gesprekken_for_pages().exclude(status=Gesprek.Status.CONCEPT)
 
 
-# Written out: it runs on every sign-up POST, where Django took 0.2 ms to build and compile
-# the same one-row read (make bench).
+# Written out: it runs on every sign-up POST, where Django took 0.2–0.3 ms to build and
+# compile the same one-row read (`python -m bench inprocess`).
 _PUBLIC_THEME = f"SELECT thema_id FROM {Gesprek._meta.db_table} WHERE id = %s AND status <> %s"  # noqa: S608
 
 

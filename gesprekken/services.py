@@ -167,9 +167,9 @@ def _lock_aanmelding(aanmelding: Aanmelding) -> tuple[Gesprek, Aanmelding]:
 
 # The sign-up's lock with the block check (incidents.blocks: a block on the address, in
 # force today, in the gemeente of the gesprek's buurt), written out like the counts below:
-# it runs on every sign-up, and Django took 0.7 ms to build and compile it, a tenth of a
-# sign-up's work (make bench, docs/performance.md). Without row locks (SQLite) the write
-# locks the whole database anyway.
+# it runs on every sign-up, and Django took 0.7–1.1 ms to build and compile it, a tenth
+# of a sign-up's work or more (`python -m bench inprocess`, docs/performance.md). Without
+# row locks (SQLite) the write locks the whole database anyway.
 @functools.cache
 def _lock_for_sign_up_sql(row_locks: bool) -> str:
     columns = ", ".join(f"g.{field.column}" for field in Gesprek._meta.concrete_fields)

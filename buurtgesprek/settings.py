@@ -191,7 +191,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- E-mail ----------------------------------------------------------------------------
 MAIL_DIR = VAR_DIR / "mail"
 if env.str("EMAIL_URL", default=""):
-    vars().update(env.email_url("EMAIL_URL"))
+    _email = env.email_url("EMAIL_URL")
+    if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        # The same, with the envelope's addresses worked out for less (buurtgesprek/mail.py).
+        _email["EMAIL_BACKEND"] = "buurtgesprek.mail.EmailBackend"
+    vars().update(_email)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = MAIL_DIR

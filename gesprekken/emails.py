@@ -12,6 +12,8 @@ For "gewijzigd", `Bericht.context["previous"]` may hold the values before the ch
 import io
 import re
 import secrets
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.mime.image import MIMEImage
 from email.utils import formatdate, make_msgid
@@ -456,7 +458,7 @@ class _Merged:
     """A mail's subject, text and html rendered with markers, split at them: the text
     between them, and per marker the field and whether it was escaped."""
 
-    def __init__(self, bericht: Bericht, links: _Links):
+    def __init__(self, bericht: Bericht, links: _Links, *, freeze_at: int = 2):
         with translation.override(_language(bericht)), timezone.override(ics.AMSTERDAM):
             context = context_for(bericht, links)
             # Only the markers say who it is for: no template reaches the person, nor
@@ -472,8 +474,9 @@ class _Merged:
             context.update({field: _marker(field) for field in MERGE_FIELDS})
             self.parts = [_MARKER.split(rendered) for rendered in _templates(bericht.kind, context)]
         self.fields = {field for part in self.parts for field in part[1::3]}
-        # Written to bytes at the second person's mail: for one alone that costs more than
-        # it saves.
+        # Written to bytes at the `freeze_at`th person's mail: the first when the batch
+        # holds more than one, else the second (for one alone it costs more than it saves).
+        self.freeze_at = freeze_at
         self.filled = 0
         self.frozen = None
 
@@ -490,7 +493,7 @@ class _Merged:
         ]
         message = _compose(bericht.to, _headers(bericht), *filled)
         self.filled += 1
-        if self.filled == 2:
+        if self.filled == self.freeze_at:
             self.frozen = _Frozen.of(bericht, self.parts)
         if self.frozen is not None:
             message.written = self.frozen.fill(message, values, escaped)
@@ -622,26 +625,34 @@ class Batch:
 
     A mail of MERGED_KINDS is rendered once per gesprek, language and state of the seat,
     then filled in with each person's name and links: the templates run once for a table
-    of ten instead of ten times. From the second person on, the mail's bytes are filled
-    in too (_Frozen). Anything else, or a seat without a name, goes through render().
+    of ten instead of ten times. The mail's bytes are filled in too (_Frozen): from the
+    first person on when `berichten`, the batch's rows, hold more than one for the same
+    gesprek, language and state, else from the second. Anything else, or a seat without a
+    name, goes through render().
     tests/gesprekken/test_emails_batch.py holds the two to the same text and bytes.
     """
 
-    def __init__(self):
+    def __init__(self, berichten: Iterable[Bericht] = ()):
         self._merged: dict[tuple, _Merged] = {}
         self._links = _Links()
+        self._sharing = Counter(self._key(bericht) for bericht in berichten)
 
-    def render(self, bericht: Bericht) -> Mail:
+    @staticmethod
+    def _key(bericht: Bericht) -> tuple | None:
+        """What a merged mail is rendered once for; None: the mail is not merged."""
+        if bericht.kind not in MERGED_KINDS:
+            return None
         aanmelding = bericht.aanmelding
         gesprek = _gesprek_of(bericht)
-        if (
-            bericht.kind not in MERGED_KINDS
-            or aanmelding is None
-            or gesprek is None
-            or not aanmelding.name
-        ):
+        if aanmelding is None or gesprek is None or not aanmelding.name:
+            return None
+        return (bericht.kind, _language(bericht), gesprek.pk, aanmelding.status)
+
+    def render(self, bericht: Bericht) -> Mail:
+        key = self._key(bericht)
+        if key is None:
             return render(bericht)
-        key = (bericht.kind, _language(bericht), gesprek.pk, aanmelding.status)
         if key not in self._merged:
-            self._merged[key] = _Merged(bericht, self._links)
+            freeze_at = 1 if self._sharing[key] > 1 else 2
+            self._merged[key] = _Merged(bericht, self._links, freeze_at=freeze_at)
         return self._merged[key].fill(bericht, self._links)

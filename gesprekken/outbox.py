@@ -471,7 +471,7 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
     budget = min(BATCH_SECONDS, settings.GESPREKKEN_MAIL_STALE_SECONDS / 2)
     started = time.monotonic()
     smtp = _Smtp()
-    mails = emails.Batch()
+    mails = emails.Batch(berichten)
     marks = _Marks()
     try:
         for index, bericht in enumerate(berichten):

@@ -365,6 +365,40 @@ def test_a_mail_is_written_ahead_from_the_second_of_its_gesprek_and_language(ges
     assert written == [False, False, True, False, True, True]
 
 
+def test_a_batch_that_knows_its_rows_writes_ahead_from_the_first_of_several(gesprekken):
+    tafel, online = gesprekken
+    berichten = loaded(
+        [
+            reminder_for(AanmeldingFactory(gesprek=gesprek, language=language, name=name))
+            for gesprek, language, name in [
+                (tafel, "nl", NAMES[1]),
+                (tafel, "en", NAMES[3]),
+                (tafel, "nl", NAMES[2]),
+                (online, "nl", NAMES[0]),
+                (tafel, "nl", NAMES[6]),  # a line break: built, whoever comes first
+                (online, "en", NAMES[5]),
+                (online, "en", NAMES[4]),
+            ]
+        ]
+    )
+
+    batch = emails.Batch(berichten)
+    mails = [batch.render(bericht) for bericht in berichten]
+
+    # The first of tafel/nl and of online/en too; tafel/en and online/nl are alone.
+    assert [written_as_built(mail) for mail in mails] == [
+        True,
+        False,
+        True,
+        False,
+        False,
+        True,
+        True,
+    ]
+    for mail, bericht in zip(mails, berichten, strict=True):
+        assert fields(mail) == fields(emails.render(bericht))
+
+
 def test_a_written_message_can_be_copied(gesprekken):
     tafel, _online = gesprekken
     berichten = [reminder_for(AanmeldingFactory(gesprek=tafel, language="nl")) for _ in "12"]

@@ -1,5 +1,6 @@
 """The outbox: queued once, claimed once, sent once; retried, failed and swept as it should."""
 
+import logging
 import smtplib
 import socket
 import time
@@ -674,6 +675,29 @@ def test_one_refused_mail_in_a_batch_fails_alone_and_the_rest_go_on(counting):
     assert list(outcomes.values()) == ["sent", "failed", "sent"]
     assert counting.opened == 1  # the refusal did not cost the connection
     assert reload(refused).last_error == "SMTP 550 5.1.1 Unknown"
+
+
+def test_a_batch_logs_one_line_of_counts_and_a_line_per_mail_only_for_trouble(counting, caplog):
+    berichten = outbox.queue_many(unsaved(4))
+    refused = berichten[2]
+    counting.refuse[refused.to] = smtplib.SMTPRecipientsRefused(
+        {refused.to: (550, b"5.1.1 Unknown")}
+    )
+
+    with caplog.at_level(logging.INFO, logger="gesprekken.outbox"):
+        outbox.deliver_many([b.pk for b in berichten], now=T0)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "gesprekken.outbox"]
+    assert lines == [
+        f"bericht {refused.pk} (herinnering) failed: SMTP 550 5.1.1 Unknown",
+        "outbox batch of 4: 1 failed, 3 sent",
+    ]
+    # Each mail sent is still there to see with LOG_LEVEL=DEBUG.
+    caplog.clear()
+    again = outbox.queue_many(unsaved(1))
+    with caplog.at_level(logging.DEBUG, logger="gesprekken.outbox"):
+        outbox.deliver_many([again[0].pk], now=T0)
+    assert f"bericht {again[0].pk} (herinnering) sent" in caplog.text
 
 
 def test_a_greylisted_mail_in_a_batch_is_retried_alone(counting, settings):

@@ -489,7 +489,7 @@ def main() -> None:
             # The same comparisons by the web server's CPU time per sign-up (bare / site).
             http_vs_bare_by_server_cpu=common.ratio(cpu["bare"], cpu["http"]),
             post_vs_bare_by_server_cpu=common.ratio(cpu["bare"], cpu["post"]),
-            target_http_vs_bare=0.5,
+            target_post_vs_bare=0.5,
         )
     capacity = check_capacity()
     common.emit(PART, "capacity", **capacity)

@@ -200,6 +200,40 @@ def test_a_national_dashboard_reads_the_registrations_once(world, django_assert_
     assert sum(week.participants for week in data.trend) == 20
 
 
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        # Anna (g1, g2: once), Bram (co-led g2), Cees (g3), the other Anna (g6); not Gijs.
+        (Scope(gemeente="GM0001"), 4),
+        # The other Anna again (g8: she counts in each gemeente she works in) and Dirk.
+        (Scope(gemeente="GM0002"), 2),
+        (Scope(gemeente="GM0004"), 1),  # Fenna, in a gemeente that has ended since
+        (Scope(gemeente="GM0005"), 0),
+        (Scope(gemeente="GM0001", start=date(2026, 3, 1), end=date(2026, 3, 12)), 2),
+        (Scope(gemeente="GM0001", format="online"), 1),  # g6
+        (Scope(provincie="PV27"), 2),  # Eva and Fenna
+        (Scope(), 7),
+    ],
+    ids=["aadorp", "beekdal", "ended", "nothing", "period", "format", "province", "all"],
+)
+def test_active_facilitators_are_counted_once_within_the_scope(world, scope, expected):
+    assert queries.active_facilitators(scope, world.now) == expected
+
+
+def test_a_municipal_dashboard_is_eight_queries(world, django_assert_num_queries):
+    # gemeente_detail 3, facilitators, two for themes, demand, the facilitators' load.
+    with django_assert_num_queries(8):
+        data = queries.gemeente_data(Scope(gemeente="GM0001"), world.now)
+
+    assert data.detail.totals.facilitators == 4
+    assert [(load.label, load.total) for load in data.load] == [
+        ("Anna", 2),
+        ("Anna (2)", 1),
+        ("Bram", 1),
+        ("Cees", 1),
+    ]
+
+
 def test_themes_come_from_the_reports_most_first(world):
     themes = queries.themes_discussed(Scope(), world.now)
 

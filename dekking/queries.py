@@ -30,7 +30,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -711,7 +711,7 @@ def facilitator_load(scope: Scope, now: datetime) -> tuple[list[date], list[Faci
     counted = (
         Gesprek.objects.filter(window.gesprek_q())
         .filter(held_q(now, registrations=True) | planned_q(now))
-        .annotate(month=TruncMonth("starts_at"))
+        .annotate(month=TruncMonth("starts_at", output_field=DateField()))
     )
     index = {month: number for number, month in enumerate(months)}
     roles = ("facilitator", "co_facilitator")

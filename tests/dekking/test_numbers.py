@@ -6,6 +6,10 @@ import pytest
 
 from dekking import queries
 from dekking.queries import Bucket, Scope
+from gesprekken.models import Gesprek
+from tests.dekking.conftest import at, gesprek
+
+Status = Gesprek.Status
 
 
 def by_code(rows):
@@ -298,6 +302,19 @@ def test_facilitator_load_per_month_by_first_name(world):
         ("Bram", [0, 0, 0, 0, 0, 1, 0], 1),
         ("Cees", [0, 0, 0, 0, 0, 1, 0], 1),
     ]
+
+
+def test_facilitator_load_counts_a_gesprek_in_its_month_in_amsterdam(world):
+    # 00:30 on 1 April in Amsterdam is still 31 March in UTC: April's.
+    gesprek(world.west, at(date(2026, 4, 1), 0, 30), Status.GEPLAND, lead=world.dirk)
+    # 23:30 on 31 March in Amsterdam: March's.
+    gesprek(world.west, at(date(2026, 3, 31), 23, 30), Status.GEPLAND, lead=world.eva)
+
+    _months, loads = queries.facilitator_load(Scope(gemeente="GM0001"), world.now)
+
+    by_label = {load.label: load.months for load in loads}
+    assert by_label["Dirk"] == [0, 0, 0, 0, 0, 0, 1]
+    assert by_label["Eva"] == [0, 0, 0, 0, 0, 1, 0]
 
 
 def test_facilitator_load_keeps_to_the_period(world):

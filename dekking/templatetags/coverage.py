@@ -67,3 +67,51 @@ def gemeente_rows(context, rows, public=False) -> SafeString:
             f"<td>{escape(labels.get(row.bucket, ''))}</td></tr>"
         )
     return mark_safe("".join(out))  # noqa: S308 (every text above is escaped; the rest are ints)
+
+
+@register.simple_tag
+def wijk_rows(wijken) -> SafeString:
+    """The rows of the municipal dashboard's table per wijk (gemeente.html), written here
+    as gemeente_rows writes the national one: a hundred wijken with a bar each took the
+    template engine 6.6 ms a page (GM0363), this well under one. Counts are whole numbers,
+    as `localize off` writes them; every text is escaped."""
+    out = []
+    for wijk in wijken:
+        code = escape(wijk.code)
+        out.append(
+            f'<tr data-code="{code}"><th scope="row"><a href="#{code}">{escape(wijk.name)}</a>'
+            f'</th><td class="text-end">{int(wijk.buurten_held)} / {int(wijk.buurten)}</td>'
+            f'<td class="bar-column">{_share_bar(wijk.buurten_held, wijk.buurten)}</td>'
+            f'<td class="text-end">{int(wijk.held)}</td>'
+            f'<td class="text-end">{int(wijk.planned)}</td>'
+            f'<td class="text-end">{int(wijk.participants)}</td>'
+            f'<td class="text-end">{int(wijk.open_interest)}</td></tr>'
+        )
+    return mark_safe("".join(out))  # noqa: S308 (every text above is escaped; the rest are ints)
+
+
+@register.simple_tag(takes_context=True)
+def buurt_groups(context, wijken) -> SafeString:
+    """The municipal dashboard's table per buurt (gemeente.html): a <tbody> per wijk, its
+    name as a row group header, then its buurten; written here rather than in the template
+    (GM0363's 517 buurten took the template engine 12.5 ms a page, and its indentation
+    made up half the page). `bucket_labels` from the context names each buurt's coverage.
+    Counts are whole numbers; every text is escaped."""
+    labels = context["bucket_labels"]
+    out = []
+    for wijk in wijken:
+        out.append(
+            f'<tbody id="{escape(wijk.code)}"><tr class="table-light">'
+            f'<th scope="rowgroup" colspan="6">{escape(wijk.name)}</th></tr>'
+        )
+        for buurt in wijk.children:
+            out.append(
+                f'<tr data-code="{escape(buurt.code)}"><th scope="row">{escape(buurt.name)}</th>'
+                f'<td class="text-end">{int(buurt.held)}</td>'
+                f'<td class="text-end">{int(buurt.planned)}</td>'
+                f'<td class="text-end">{int(buurt.participants)}</td>'
+                f'<td class="text-end">{int(buurt.open_interest)}</td>'
+                f"<td>{escape(labels.get(buurt.bucket, ''))}</td></tr>"
+            )
+        out.append("</tbody>")
+    return mark_safe("".join(out))  # noqa: S308 (every text above is escaped; the rest are ints)

@@ -13,7 +13,7 @@ import io
 import re
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from email.mime.image import MIMEImage
 from email.utils import formatdate, make_msgid
@@ -632,7 +632,7 @@ class Batch:
     tests/gesprekken/test_emails_batch.py holds the two to the same text and bytes.
     """
 
-    def __init__(self, berichten: Iterable[Bericht] = ()):
+    def __init__(self, berichten: Collection[Bericht] = ()):
         self._merged: dict[tuple, _Merged] = {}
         self._links = _Links()
         self._sharing = Counter(self._key(bericht) for bericht in berichten)

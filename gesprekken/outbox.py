@@ -498,8 +498,11 @@ def deliver_many(pks: list[int], *, now: datetime | None = None) -> dict[int, st
     # One line a batch (a mail sent is in its row: status and sent_at; what went wrong is
     # logged per mail): an evening's 100,000 reminders are 2,000 lines, not 100,000.
     logger.info(
-        "outbox batch of %d: %s",
+        "outbox batch of %d, berichten %s-%s (%s): %s",
         len(outcomes),
+        min(outcomes),
+        max(outcomes),
+        ", ".join(sorted({bericht.kind for bericht in berichten})),
         ", ".join(
             f"{count} {outcome}" for outcome, count in sorted(Counter(outcomes.values()).items())
         ),

@@ -289,7 +289,7 @@ def test_a_mail_that_cannot_be_rendered_fails_once_and_is_not_retried(caplog):
 
 
 def use_smtp(settings, port, timeout=5):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "buurtgesprek.mail.EmailBackend"  # what an smtp EMAIL_URL gets
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = port
     settings.EMAIL_USE_TLS = False
@@ -690,7 +690,8 @@ def test_a_batch_logs_one_line_of_counts_and_a_line_per_mail_only_for_trouble(co
     lines = [r.getMessage() for r in caplog.records if r.name == "gesprekken.outbox"]
     assert lines == [
         f"bericht {refused.pk} (herinnering) failed: SMTP 550 5.1.1 Unknown",
-        "outbox batch of 4: 1 failed, 3 sent",
+        f"outbox batch of 4, berichten {berichten[0].pk}-{berichten[-1].pk} (herinnering): "
+        "1 failed, 3 sent",
     ]
     # Each mail sent is still there to see with LOG_LEVEL=DEBUG.
     caplog.clear()

@@ -120,6 +120,21 @@ class Diff:
     fields: set = field(default_factory=set)
 
 
+# pg_advisory_xact_lock's key for the geography import ("BUURT" in ASCII).
+IMPORT_LOCK = 0x4255555254
+
+
+def take_turns() -> None:
+    """One import at a time (PostgreSQL), held until the transaction ends: a second import
+    started meanwhile waits, then reads what the first wrote and finds nothing to change,
+    instead of inserting the same rows and failing on them. (SQLite lets one writer in at
+    a time by itself.)"""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+
+
 def analyze_written_tables() -> None:
     """Fresh planner statistics for the geography (PostgreSQL): the dashboards' plans
     depend on how many buurten there are, and autovacuum may notice a bulk load late, or
@@ -208,6 +223,7 @@ class GebiedenImport:
         files = find_source_files(self.directory)
         self.say(f"Reading {self.directory}")
         with transaction.atomic():
+            take_turns()
             self.existing = {model: load_existing(model, FIELDS[model]) for model in KIND_NAMES}
             self.wanted = {model: {} for model in KIND_NAMES}
             self.postcodes = None

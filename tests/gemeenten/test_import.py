@@ -1,4 +1,5 @@
 import json
+import threading
 from datetime import date
 from io import StringIO
 from pathlib import Path
@@ -10,6 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from gemeenten.importer import import_gebieden
 from gemeenten.models import Buurt, Gemeente, Import, Postcodegebied, Provincie, Wijk
 
 pytestmark = pytest.mark.django_db
@@ -435,3 +437,38 @@ def test_the_planner_knows_the_new_row_counts_right_after_an_import(tmp_path):
     assert planned_rows(Buurt) == Buurt.objects.count() == 3
     assert planned_rows(Gemeente) == Gemeente.objects.count() == 3
     assert planned_rows(Postcodegebied) == Postcodegebied.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_imports_at_the_same_moment_take_turns_and_the_later_ones_find_nothing_to_do(
+    tmp_path,
+):
+    """Two operators (or a deploy script and an operator) import at once, each on its own
+    connection: one writes, the others wait for it and then find no changes, instead of
+    inserting the same rows and failing on them."""
+    directory = write_files(tmp_path)
+    count = 4
+    barrier = threading.Barrier(count, timeout=30)
+    results: list = [None] * count
+
+    def work(i):
+        try:
+            connection.ensure_connection()
+            barrier.wait()
+            results[i] = import_gebieden(directory, verbosity=0)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            results[i] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sum(bool(summary) for summary in results) == 1  # one wrote; the rest: {}
+    assert Import.objects.count() == 1
+    assert Buurt.objects.count() == 3 and Gemeente.objects.count() == 3

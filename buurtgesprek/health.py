@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def check_broker() -> str:
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request):
     """Database, cache and broker, each "ok" or "fail"; 503 when the site cannot serve."""
     report = {"database": check_database(), "cache": check_cache(), "broker": check_broker()}

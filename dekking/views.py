@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from facilitators.access import coordinated_gemeenten
 from facilitators.decorators import coordinator_required
@@ -189,7 +189,7 @@ def gemeente_tiles(data: queries.GemeenteData) -> list[dict]:
     ]
 
 
-@require_GET
+@require_safe
 @coordinator_required
 def national(request):
     """The national dashboard: tiles, map, provinces, trend, themes, demand; CSV exports."""
@@ -267,7 +267,7 @@ def national_export(export: str, scope: queries.Scope, now):
     return exports.csv_response(f"dekking-{export}{suffix}.csv", *table)
 
 
-@require_GET
+@require_safe
 @coordinator_required
 def mine(request):
     """The gemeenten I coordinate, each linking to its dashboard (straight there if one)."""
@@ -281,7 +281,7 @@ def mine(request):
     )
 
 
-@require_GET
+@require_safe
 @coordinator_required
 def gemeente(request, code):
     """One gemeente's dashboard, per wijk and buurt, for its coordinators (404 for others)."""
@@ -399,7 +399,7 @@ def public_coverage(now, *, refresh: bool = False):
     )
 
 
-@require_GET
+@require_safe
 def public(request):
     """The public coverage page: "conversations in N of 342 gemeenten", map, provinces."""
     coverage, computed_at = public_coverage(timezone.now())
@@ -432,13 +432,13 @@ def public_effect(*, refresh: bool = False):
     return cached("public-effect", queries.Scope(), effect.open_data, refresh=refresh)
 
 
-@require_GET
+@require_safe
 def open_data_json(request):
     coverage, computed_at = public_coverage(timezone.now())
     return exports.open_data_json(coverage, public_effect(), generated_at=computed_at)
 
 
-@require_GET
+@require_safe
 def open_data_csv(request):
     coverage, _computed_at = public_coverage(timezone.now())
     return exports.open_data_csv(coverage, public_effect())

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import services
 from .access import coordinated_gemeenten, is_national_coordinator
@@ -23,7 +23,7 @@ from .forms import InviteForm, current_language
 from .models import Facilitator, Rol, Uitnodiging
 
 
-@require_GET
+@require_safe
 @coordinator_required
 def index(request):
     """The facilitators serving my gemeenten: name, organisations, gemeenten, training."""
@@ -134,7 +134,7 @@ def invite(request):
     return render(request, "coordinatie/invite.html", {"form": form}, status=status)
 
 
-@require_GET
+@require_safe
 @coordinator_required
 def invitations(request):
     """Invitations for my gemeenten, newest first: pending, accepted, expired, revoked."""

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from facilitators.decorators import coordinator_required, facilitator_required
 from gemeenten.models import Gemeente
@@ -117,7 +117,7 @@ def _rows(queryset) -> list[Incident]:
 
 
 @coordinator_required
-@require_GET
+@require_safe
 def incident_list(request):
     """Incidents in my gemeenten: open ones first (newest first), then recently resolved."""
     gemeenten = _my_gemeenten(request)

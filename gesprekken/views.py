@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from gemeenten.forms import PostcodeForm
 from gemeenten.models import Buurt, Gemeente
@@ -134,7 +134,7 @@ def _gesprek_page(request, gesprek: Gesprek, form: SignUpForm, status: int = 200
     return render(request, "gesprekken/gesprek_detail.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def gesprek_detail(request, pk):
     gesprek = get_object_or_404(public_gesprekken(), pk=pk)
     # Coming from the postcode search, the postcode is filled in already.
@@ -193,7 +193,7 @@ def sign_up(request, pk):
     return redirect("gesprekken:signed_up", pk=pk)
 
 
-@require_GET
+@require_safe
 def signed_up(request, pk):
     """'Check your e-mail': the only page after signing up; the link comes by e-mail."""
     gesprek = get_object_or_404(public_gesprekken(), pk=pk)
@@ -215,7 +215,7 @@ def _to_manage(aanmelding: Aanmelding):
 
 
 @never_cache
-@require_GET
+@require_safe
 def manage(request, pk, token):
     aanmelding = _aanmelding_or_404(pk, token)
     gesprek = gesprekken_for_pages().get(pk=aanmelding.gesprek_id)
@@ -334,7 +334,7 @@ def cancel(request, pk, token):
 
 
 @never_cache
-@require_GET
+@require_safe
 def ics(request, pk, token):
     """The calendar entry, for a confirmed seat only."""
     aanmelding = _aanmelding_or_404(pk, token)
@@ -453,7 +453,7 @@ def interest_confirm(request, pk, token):
     return redirect(interesse.buurt.get_absolute_url())
 
 
-@require_GET
+@require_safe
 def privacy(request):
     context = {
         "retention_days": settings.GESPREKKEN_RETENTION_DAYS,
@@ -466,7 +466,7 @@ def privacy(request):
 
 
 @never_cache
-@require_GET
+@require_safe
 def export_data(request, pk, token):
     """The resident's details as a JSON download (AVG: the rights of access and portability)."""
     aanmelding = _aanmelding_or_404(pk, token)
@@ -493,7 +493,7 @@ def erase(request, pk, token):
     return redirect("gesprekken:erased")
 
 
-@require_GET
+@require_safe
 def erased(request):
     context = {"contact_email": settings.GESPREKKEN_PRIVACY_EMAIL}
     return render(request, "gesprekken/erased.html", context)

@@ -20,7 +20,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import (
-    require_GET,
     require_http_methods,
     require_POST,
     require_safe,
@@ -183,7 +182,7 @@ def report(request, pk):
 
 
 @facilitator_required
-@require_GET
+@require_safe
 def flyer_pdf(request, pk):
     """The street flyer as PDF: ?size=a4 (default) or a5, ?lang=en for English."""
     gesprek = _led(request, pk, "thema", "facilitator", "co_facilitator")
@@ -211,7 +210,7 @@ def _feed_url(request, facilitator: Facilitator) -> str:
 
 
 @facilitator_required
-@require_GET
+@require_safe
 def calendar(request):
     """My personal calendar feed URL, to subscribe to in a calendar app."""
     facilitator = get_object_or_404(Facilitator, user=request.user)

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from facilitators.access import served_gemeenten
 from facilitators.decorators import facilitator_required
@@ -44,7 +44,7 @@ def _is_open(gesprek: Gesprek) -> bool:
 
 
 @facilitator_required
-@require_GET
+@require_safe
 def home(request):
     """My gesprekken, upcoming and past, with what needs doing."""
     workspace = queries.my_gesprekken(request.user, now=timezone.now())
@@ -128,7 +128,7 @@ def plan(request):
 
 
 @facilitator_required
-@require_GET
+@require_safe
 def gesprek(request, pk):
     """One gesprek: the facts, who is coming (with contact details), the waiting list, how
     many reserves (never who), and the mix at the table as counts only (balance.mix)."""
@@ -147,7 +147,7 @@ def gesprek(request, pk):
 
 
 @facilitator_required
-@require_GET
+@require_safe
 def day_list(request, pk):
     """The list for the day, to print: one page, no navigation."""
     gesprek = _mine(request, pk)
@@ -228,7 +228,7 @@ def publish(request, pk):
 
 
 @facilitator_required
-@require_GET
+@require_safe
 def demand(request):
     """Where residents asked for a conversation and nothing is planned: most demand first."""
     buurten = queries.demand(request.user, now=timezone.now())

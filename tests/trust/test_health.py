@@ -126,5 +126,10 @@ def test_health_stays_reachable_over_plain_http_when_https_is_enforced(client, s
 
 
 @pytest.mark.django_db
-def test_health_only_answers_get(client):
+def test_health_only_answers_get_and_head(client, settings):
+    settings.REDIS_URL = ""
     assert client.post(reverse("health")).status_code == 405
+    # A load balancer or uptime monitor may check with HEAD: the same status, no body.
+    response = client.head(reverse("health"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"

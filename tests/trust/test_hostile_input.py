@@ -303,3 +303,13 @@ def test_manage_links_with_random_tokens_answer_404(site, token, pk):
     assert response.status_code < 500
     if not (pk == aanmelding.pk and token == aanmelding.token):
         assert response.status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["gesprekken:privacy", "dekking:public", "dekking:open_data_json"])
+def test_a_page_read_with_head_answers_as_a_get_would(client, name):
+    """HEAD (monitors, link checkers) is GET without the body, not a 405."""
+    get, head = client.get(reverse(name)), client.head(reverse(name))
+
+    assert get.status_code == head.status_code == 200
+    assert head["Content-Type"] == get["Content-Type"]

@@ -1,10 +1,32 @@
+from datetime import date
+
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from gemeenten.models import Provincie
 from gesprekken.models import Gesprek, Thema
 
 from .queries import Scope
+
+# The period a filter may name: wide enough for any conversation, far enough from the
+# calendar's ends (year 1, year 9999) for the weeks and months around a date to exist.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+_IN_RANGE = _("Choose a date from 1 January 2000 up to 31 December 2099.")
+
+
+def _date_field(label) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": EARLIEST.isoformat(), "max": LATEST.isoformat()}
+        ),
+        validators=[
+            MinValueValidator(EARLIEST, message=_IN_RANGE),
+            MaxValueValidator(LATEST, message=_IN_RANGE),
+        ],
+    )
 
 
 class CoverageFilterForm(forms.Form):
@@ -13,14 +35,8 @@ class CoverageFilterForm(forms.Form):
     Choices are read with one query each (provinces, themes), whatever is chosen.
     """
 
-    start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label=_("Up to and including"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    start = _date_field(_("From"))
+    end = _date_field(_("Up to and including"))
     provincie = forms.ChoiceField(label=_("Province"), required=False)
     thema = forms.TypedChoiceField(label=_("Theme"), required=False, coerce=int, empty_value=None)
     vorm = forms.ChoiceField(

@@ -313,3 +313,64 @@ def test_a_page_read_with_head_answers_as_a_get_would(client, name):
 
     assert get.status_code == head.status_code == 200
     assert head["Content-Type"] == get["Content-Type"]
+
+
+MULTIPART = (
+    b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nAnna\r\n'
+    b'--b\r\nContent-Disposition: form-data; name="language"\r\n\r\nen\r\n--b--\r\n'
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("charset", ["rot13", "hex", "base64", "zlib", "uu", "ROT13"])
+@pytest.mark.parametrize("csrf", [False, True], ids=["no-csrf-check", "csrf-checked"])
+def test_a_form_body_in_a_codec_that_is_no_text_encoding_is_a_400(charset, csrf):
+    """Django decoded such a multipart body with the codec: a LookupError, a 500, on
+    every form, also inside the CSRF check. Now the site's own 400 page."""
+    client = Client(enforce_csrf_checks=csrf, raise_request_exception=False)
+    gesprek = GesprekFactory()
+    for url in (reverse("gesprekken:sign_up", args=[gesprek.pk]), reverse("set_language")):
+        response = client.generic(
+            "POST",
+            url,
+            MULTIPART,
+            content_type=f"multipart/form-data; boundary=b; charset={charset}",
+        )
+        assert response.status_code == 400, (url, response.status_code)
+        assert "Dit konden we niet lezen" in response.content.decode()
+        assert "We could not read this" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("charset", ["utf-8", "latin-1", "x-unknown-charset"])
+def test_a_form_body_in_a_text_encoding_or_an_unknown_one_is_read(charset):
+    client = Client(raise_request_exception=False)
+    response = client.generic(
+        "POST",
+        reverse("set_language"),
+        MULTIPART,
+        content_type=f"multipart/form-data; boundary=b; charset={charset}",
+    )
+    assert response.status_code == 302  # the language switch, as with any browser's body
+
+
+@pytest.mark.django_db
+def test_a_request_django_cannot_accept_gets_the_sites_400_page():
+    response = Client(raise_request_exception=False, HTTP_HOST="evil.example").get("/")
+
+    assert response.status_code == 400
+    assert "Dit konden we niet lezen" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_sent_without_its_csrf_token_gets_a_page_that_says_what_to_do():
+    gesprek = GesprekFactory()
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post(reverse("gesprekken:sign_up", args=[gesprek.pk]), {"name": "Anna"})
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Deze pagina is verlopen" in html and "This page has expired" in html
+    assert "laad de pagina opnieuw" in html
+    assert "DEBUG" not in html and "CSRF" not in html

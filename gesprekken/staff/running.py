@@ -30,7 +30,7 @@ from facilitators.models import Facilitator
 
 from .. import flyer, ics, services
 from ..models import Aanmelding, Gesprek
-from .running_forms import CheckInCodeForm, MarkForm, ReportForm
+from .running_forms import CheckInCodeForm, MarkForm, ReportForm, id_out_of_range
 
 Status = Aanmelding.Status
 # Who appears on the check-in list: everyone still expected, on the waiting list (they
@@ -175,7 +175,8 @@ def report(request, pk):
                 return redirect("werkruimte:gesprek", gesprek.pk)
             warnings = {form[name].label: found for name, found in result.warnings.items()}
     context = {"gesprek": gesprek, "form": form, "can_report": can_report, "warnings": warnings}
-    return render(request, "werkruimte/uitvoering/report.html", context)
+    status = 400 if form.errors else 200
+    return render(request, "werkruimte/uitvoering/report.html", context, status=status)
 
 
 # --- the flyer -----------------------------------------------------------------------------
@@ -243,6 +244,8 @@ def calendar_renew(request):
 @require_safe
 def feed(request, user_pk, token):
     """The facilitator's gesprekken as an iCalendar feed; 404 for a wrong or revoked token."""
+    if id_out_of_range(user_pk):
+        raise Http404
     facilitator = (
         Facilitator.objects.select_related("user")
         .filter(user_id=user_pk, user__is_active=True)

@@ -1,11 +1,39 @@
 """Forms for running a gesprek: the check-in code, marking a person, and the report."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..models import Thema, Verslag
+from .forms import PLAIN_TEXT, plain_text
+
+# The largest id a row can have: a signed 64-bit integer, in PostgreSQL as in SQLite. A
+# larger number names no row, and SQLite cannot even compare with it (OverflowError), so
+# such an id is turned away before any query.
+MAX_ID = 2**63 - 1
+# The report's free text is plain text, as a gesprek's place and route are.
+TEXT_MESSAGES = {"null_characters_not_allowed": PLAIN_TEXT}
+
+
+def id_out_of_range(value) -> bool:
+    """Whether `value` is a whole number no row can have as its id. Anything else (a word,
+    an empty value) is left to the field or the URL pattern that refuses it."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return False
+    return not -MAX_ID - 1 <= number <= MAX_ID
+
+
+class ThemesField(forms.ModelMultipleChoiceField):
+    """Themes by id, each id checked to be a possible one before the choices are looked up."""
+
+    def clean(self, value):
+        if isinstance(value, list | tuple) and any(id_out_of_range(pk) for pk in value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().clean(value)
 
 
 class CheckInCodeForm(forms.Form):
@@ -42,23 +70,29 @@ class ReportForm(forms.Form):
         max_value=services.MAX_ATTENDANCE,
         widget=forms.NumberInput(attrs={"class": "form-control", "inputmode": "numeric"}),
     )
-    themes = forms.ModelMultipleChoiceField(
+    themes = ThemesField(
         label=_("Which themes came up?"),
         queryset=Thema.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": _("Choose a theme from the list."),
+            "invalid_pk_value": _("Choose a theme from the list."),
+        },
     )
     themes_text = forms.CharField(
         label=_("Themes in your own words"),
         help_text=_("Optional. At most 500 characters."),
         required=False,
         max_length=Verslag._meta.get_field("themes_text").max_length,
+        error_messages=TEXT_MESSAGES,
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
     )
     outcome = forms.CharField(
         label=_("What did the neighbours come up with?"),
         help_text=_("Ideas, agreements, things they want to do together. At most 2000 characters."),
         max_length=Verslag._meta.get_field("outcome").max_length,
+        error_messages=TEXT_MESSAGES,
         widget=forms.Textarea(attrs={"rows": 6, "class": "form-control"}),
     )
     follow_up = forms.CharField(
@@ -66,6 +100,7 @@ class ReportForm(forms.Form):
         help_text=_("Optional: what happens next, and who takes it up. At most 1000 characters."),
         required=False,
         max_length=Verslag._meta.get_field("follow_up").max_length,
+        error_messages=TEXT_MESSAGES,
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
     )
     confirm_personal_data = forms.BooleanField(
@@ -83,3 +118,13 @@ class ReportForm(forms.Form):
         self.fields["themes"].queryset = (
             Thema.objects.filter(Q(active=True) | chosen).distinct().order_by("name")
         )
+
+    # Plain text, with line breaks: the same checks and messages as a gesprek's route.
+    def clean_themes_text(self):
+        return plain_text(self.cleaned_data["themes_text"])
+
+    def clean_outcome(self):
+        return plain_text(self.cleaned_data["outcome"])
+
+    def clean_follow_up(self):
+        return plain_text(self.cleaned_data["follow_up"])

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from facilitators.access import served_gemeenten
 from facilitators.decorators import facilitator_required
-from gemeenten.models import Buurt, Gemeente
+from gemeenten.models import Buurt, Gemeente, buurt_code_validator
 
 from .. import balance, services
 from ..models import Gesprek
@@ -74,14 +74,19 @@ def _planned_message(planned: list[Gesprek], published: bool) -> str:
 
 def _served_buurt(request, gemeenten: list[Gemeente]) -> Buurt | None:
     """The buurt of ?buurt= ("plan here"), None without one; 404 for a buurt or gemeente in
-    the address that the user does not serve, as for every staff page."""
+    the address that the user does not serve, as for every staff page, and for anything
+    that is no buurt code at all (a NUL, which PostgreSQL refuses to compare, or a code
+    with more behind it), without a query."""
     served = [gemeente.pk for gemeente in gemeenten]
     if request.GET.get("gemeente") and request.GET["gemeente"] not in served:
         raise Http404
     if "buurt" not in request.GET:
         return None
+    code = request.GET["buurt"]
+    if not buurt_code_validator.regex.fullmatch(code):
+        raise Http404
     buurten = Buurt.objects.filter(gemeente__in=served).select_related("gemeente")
-    return get_object_or_404(buurten, code=request.GET["buurt"][:10])
+    return get_object_or_404(buurten, code=code)
 
 
 @facilitator_required

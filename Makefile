@@ -49,7 +49,7 @@ format: install
 
 ## messages: refresh the Dutch catalogue after changing user-facing text, then translate and compile
 messages: install
-	$(MANAGE) makemessages --locale nl --no-location --ignore=.venv --ignore=var --ignore=bench
+	$(MANAGE) makemessages --locale nl --no-location --no-wrap --ignore=.venv --ignore=var --ignore=bench
 	$(MANAGE) compilemessages --locale nl --ignore=.venv
 
 ## lock: re-resolve requirements*.txt from pyproject.toml in a throw-away venv

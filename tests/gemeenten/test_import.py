@@ -1,5 +1,4 @@
 import json
-import threading
 from datetime import date
 from io import StringIO
 from pathlib import Path
@@ -13,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gemeenten.importer import import_gebieden
 from gemeenten.models import Buurt, Gemeente, Import, Postcodegebied, Provincie, Wijk
+from tests.gesprekken.test_concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -448,25 +448,8 @@ def test_imports_at_the_same_moment_take_turns_and_the_later_ones_find_nothing_t
     connection: one writes, the others wait for it and then find no changes, instead of
     inserting the same rows and failing on them."""
     directory = write_files(tmp_path)
-    count = 4
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
 
-    def work(i):
-        try:
-            connection.ensure_connection()
-            barrier.wait()
-            results[i] = import_gebieden(directory, verbosity=0)
-        except BaseException as error:  # noqa: BLE001 - reported below
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results, _pids = at_once(4, lambda _i: import_gebieden(directory, verbosity=0))
 
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert sum(bool(summary) for summary in results) == 1  # one wrote; the rest: {}

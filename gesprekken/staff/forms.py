@@ -27,7 +27,6 @@ from ..services import (
     MIN_BALANCE_SHARE,
     MIN_GROUP_SIZE,
     PLAN_FIELDS,
-    beyond_horizon,
 )
 
 # A tag or comment start: the text is shown escaped anyway, but markup in a flyer or
@@ -354,21 +353,7 @@ class GesprekForm(ResidentForm):
             # The clock in Amsterdam, also for a facilitator travelling elsewhere.
             data["starts_at"] = datetime.combine(day, start, tzinfo=AMSTERDAM)
             data["ends_at"] = datetime.combine(day, end, tzinfo=AMSTERDAM)
-            # The service checks the horizon again; here it shows with the other errors.
-            if self.moves(data["starts_at"]):
-                problem = beyond_horizon(
-                    data["starts_at"], now=timezone.now(), weeks=self.series_weeks()
-                )
-                if problem:
-                    self.add_error("date", ValidationError(problem, code="horizon"))
         return data
-
-    def moves(self, starts_at: datetime) -> bool:
-        """Whether `starts_at` is a new start, to be checked against the planning horizon."""
-        return True
-
-    def series_weeks(self) -> int:
-        return 1
 
     def gesprek_fields(self) -> dict:
         """The cleaned values as services.plan_gesprek / replan_gesprek take them."""
@@ -447,10 +432,6 @@ class PlanForm(GesprekForm):
             )
         return buurt
 
-    def series_weeks(self) -> int:
-        # Left out or invalid: the weeks field shows its own error.
-        return self.cleaned_data.get("weeks") or 1
-
     def gesprek_fields(self) -> dict:
         return {**super().gesprek_fields(), "buurt": self.cleaned_data["buurt"]}
 
@@ -490,14 +471,8 @@ class EditForm(GesprekForm):
     def __init__(self, *args, gesprek: Gesprek, **kwargs):
         kwargs.setdefault("initial", self.initial_for(gesprek))
         super().__init__(*args, gemeente=gesprek.buurt.gemeente, lead=gesprek.facilitator, **kwargs)
-        self.gesprek = gesprek
         if gesprek.thema is not None and not gesprek.thema.active:
             # A theme retired after planning stays selectable for this gesprek.
             self.fields["thema"].queryset = Thema.objects.filter(
                 pk=gesprek.thema_id
             ) | Thema.objects.filter(active=True)
-
-    def moves(self, starts_at: datetime) -> bool:
-        # As the service: a start that stays is not checked again (not even one planned
-        # before the horizon existed), so its place or group size can still change.
-        return starts_at != self.gesprek.starts_at

@@ -244,7 +244,7 @@ def calendar_renew(request):
 @require_safe
 def feed(request, user_pk, token):
     """The facilitator's gesprekken as an iCalendar feed; 404 for a wrong or revoked token."""
-    if id_out_of_range(user_pk):
+    if id_out_of_range(user_pk, Facilitator._meta.get_field("user").related_model):
         raise Http404
     facilitator = (
         Facilitator.objects.select_related("user")

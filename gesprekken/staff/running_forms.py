@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -9,29 +10,29 @@ from .. import services
 from ..models import Thema, Verslag
 from .forms import PLAIN_TEXT, plain_text
 
-# The largest id a row can have: a signed 64-bit integer, in PostgreSQL as in SQLite. A
-# larger number names no row, and SQLite cannot even compare with it (OverflowError), so
-# such an id is turned away before any query.
-MAX_ID = 2**63 - 1
 # The report's free text is plain text, as a gesprek's place and route are.
 TEXT_MESSAGES = {"null_characters_not_allowed": PLAIN_TEXT}
 
 
-def id_out_of_range(value) -> bool:
-    """Whether `value` is a whole number no row can have as its id. Anything else (a word,
-    an empty value) is left to the field or the URL pattern that refuses it."""
+def id_out_of_range(value, model) -> bool:
+    """Whether `value` is a whole number that no row of `model` can have as its id (past the
+    database's range for the pk, as queries.public_theme checks): it names no row, and
+    SQLite cannot even compare with it (OverflowError), so it is turned away before any
+    query. Anything else (a word, an empty value) is left to the field or URL that refuses it."""
     try:
         number = int(str(value).strip())
     except ValueError:
         return False
-    return not -MAX_ID - 1 <= number <= MAX_ID
+    low, high = connection.ops.integer_field_range(model._meta.pk.get_internal_type())
+    return not low <= number <= high
 
 
 class ThemesField(forms.ModelMultipleChoiceField):
     """Themes by id, each id checked to be a possible one before the choices are looked up."""
 
     def clean(self, value):
-        if isinstance(value, list | tuple) and any(id_out_of_range(pk) for pk in value):
+        model = self.queryset.model
+        if isinstance(value, list | tuple) and any(id_out_of_range(pk, model) for pk in value):
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().clean(value)
 

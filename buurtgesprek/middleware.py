@@ -53,5 +53,5 @@ def _text_encoding(charset: str) -> bool:
     except LookupError:
         return False
     except ValueError:  # a text encoding that finds one byte too short (utf-16, …)
-        return True
+        pass
     return True

@@ -6,7 +6,9 @@ worker's or a web process's own time goes, for comparing two trees (run it in ea
 - `reminder_mail`: a reminder rendered by an outbox batch (emails.Batch, given the batch's
   rows as the outbox gives them) and written to the bytes the SMTP backend sends, per
   mail, for 2,000 due reminders in batches of outbox.BATCH_SIZE loaded as the outbox loads
-  them (ten seats a gesprek, one in ten in English, as in the reminders part).
+  them (ten seats a gesprek, one in ten in English, as in the reminders part); and the
+  envelope's sender and recipient worked out as buurtgesprek.mail does and as Django's
+  `sanitize_address` does.
 - `signup_post`: a sign-up POST through Django's test client with the production
   settings, per request (the form, the rate limits, the lock, the insert, the outbox row
   and its task on Redis).
@@ -39,7 +41,10 @@ def best_cpu(run, passes: int = 3) -> float:
 
 
 def reminder_mails() -> dict:
+    from django.core.mail.message import sanitize_address
+
     from bench.reminders import make_due
+    from buurtgesprek.mail import envelope_address
     from gesprekken import emails, outbox
     from gesprekken.models import Bericht
     from gesprekken.tasks import send_due_reminders
@@ -68,13 +73,21 @@ def reminder_mails() -> dict:
             rendering = emails.Batch(batch)
             mails.extend(rendering.render(bericht) for bericht in batch)
 
+    def envelopes(work):
+        # Sender and recipients as an SMTP backend's _send works them out (utf-8 mails).
+        return lambda: [(work(m.from_email, "utf-8"), work(m.to[0], "utf-8")) for m in mails]
+
     rendered = best_cpu(render)
     written = best_cpu(lambda: [m.message().as_bytes(linesep="\r\n") for m in mails])
+    ours = best_cpu(envelopes(envelope_address))
+    djangos = best_cpu(envelopes(sanitize_address))
     return {
         "mails": len(mails),
         "render_us_per_mail": round(rendered / len(mails) * 1e6, 1),
         "bytes_us_per_mail": round(written / len(mails) * 1e6, 1),
         "written_ahead": sum(getattr(m, "written", None) is not None for m in mails),
+        "envelope_us_per_mail": round(ours / len(mails) * 1e6, 1),
+        "django_envelope_us_per_mail": round(djangos / len(mails) * 1e6, 1),
     }
 
 
@@ -169,7 +182,9 @@ def summarise(figures: list[dict]) -> list[str]:
         r = by["reminder_mail"]
         lines.append(
             f"reminder: render {r['render_us_per_mail']} µs, bytes {r['bytes_us_per_mail']} µs "
-            f"a mail ({r['written_ahead']:,} of {r['mails']:,} written ahead)"
+            f"a mail ({r['written_ahead']:,} of {r['mails']:,} written ahead); envelope "
+            f"{r.get('envelope_us_per_mail')} µs (Django's sanitize_address "
+            f"{r.get('django_envelope_us_per_mail')} µs)"
         )
     if "signup_post" in by:
         lines.append(f"sign-up POST: {by['signup_post']['cpu_ms_per_post']} ms of CPU")

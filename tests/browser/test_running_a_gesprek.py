@@ -34,6 +34,9 @@ def assert_accessible(page) -> None:
     """No WCAG 2.1 A or AA violation that axe-core can find on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe
 
+    # After a click the next page may still be loading its stylesheet: axe then measures
+    # the browser's default link colour (seen once under a full `make test`).
+    page.wait_for_load_state("load")
     results = Axe().run(page, options=WCAG_21_AA)
     assert results.violations_count == 0, results.generate_report()
 

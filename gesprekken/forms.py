@@ -76,6 +76,19 @@ class ResidentForm(forms.Form):
                 css = "form-control form-control-lg"
             widget.attrs.setdefault("class", css)
 
+    def _ticked(self, name: str) -> bool:
+        """A consent box as the browser sends it when ticked ("on"). Django's checkbox
+        reads any other text as ticked too ("0", "no"); consent is never read into a value
+        that did not give it."""
+        return self.cleaned_data[name] and self.data.get(self.add_prefix(name)) == "on"
+
+    def clean_consent(self) -> bool:
+        if not self._ticked("consent"):
+            raise forms.ValidationError(
+                self.fields["consent"].error_messages["required"], "required"
+            )
+        return True
+
     def full_clean(self):
         super().full_clean()
         # Red borders on the fields that need attention (Bootstrap), next to aria-invalid.
@@ -216,6 +229,9 @@ class SignUpForm(ResidentForm):
     def clean_sector(self) -> Sector | None:
         value = self.cleaned_data["sector"]
         return self.sectors.get(value) if value else None
+
+    def clean_stance_consent(self) -> bool:
+        return self._ticked("stance_consent")
 
     def clean(self):
         cleaned = super().clean()
